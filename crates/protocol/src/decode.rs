@@ -1,0 +1,293 @@
+//! Request bodies: `Content-Encoding` and the legacy store formats.
+//!
+//! Every decoder reads through a cap of `limit + 1` bytes, so an oversized body or a
+//! decompression bomb is detected after at most `limit` bytes of output, never more.
+
+use std::borrow::Cow;
+use std::io::{Read, Write};
+
+use base64::Engine;
+
+/// A supported `Content-Encoding`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentEncoding {
+    /// Not compressed.
+    Identity,
+    /// gzip.
+    Gzip,
+    /// deflate: zlib-wrapped, or raw as some clients send it.
+    Deflate,
+    /// Brotli.
+    Brotli,
+    /// Zstandard.
+    Zstd,
+}
+
+/// What was wrong with a body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The encoding is not one we decode.
+    #[error("unsupported Content-Encoding {0:?}")]
+    UnsupportedEncoding(String),
+    /// Larger than allowed (after decompression, if compressed).
+    #[error("the body is larger than {limit} bytes")]
+    TooLarge {
+        /// The cap that was exceeded.
+        limit: usize,
+    },
+    /// The compressed data is corrupt.
+    #[error("cannot decompress the body ({encoding}): {message}")]
+    Corrupt {
+        /// Which encoding.
+        encoding: &'static str,
+        /// The decoder's message.
+        message: String,
+    },
+    /// A store body that is neither JSON nor base64(-zlib) JSON.
+    #[error("the body is neither JSON, base64-encoded JSON nor base64-encoded zlib-compressed JSON")]
+    BadStoreBody,
+    /// The output sink refused more data (the server's memory budget is spent).
+    #[error("the server is out of memory for request bodies")]
+    SinkFull,
+}
+
+/// The error a sink given to [`decode_into`] returns (wrapped in `io::Error::other`)
+/// to stop decoding because it cannot hold more.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("sink full")]
+pub struct SinkFull;
+
+impl ContentEncoding {
+    /// Reads a `Content-Encoding` header value. Missing, empty, `identity` and the
+    /// bogus `UTF-8` some SDKs send mean no compression.
+    pub fn from_header(value: Option<&str>) -> Result<ContentEncoding, DecodeError> {
+        let Some(value) = value else { return Ok(ContentEncoding::Identity) };
+        let value = value.trim();
+        Ok(match value.to_ascii_lowercase().as_str() {
+            "" | "identity" | "utf-8" | "utf8" => ContentEncoding::Identity,
+            "gzip" | "x-gzip" => ContentEncoding::Gzip,
+            "deflate" => ContentEncoding::Deflate,
+            "br" => ContentEncoding::Brotli,
+            "zstd" => ContentEncoding::Zstd,
+            _ => return Err(DecodeError::UnsupportedEncoding(value.to_string())),
+        })
+    }
+
+    /// The `Content-Encoding` token.
+    pub fn as_str(self) -> &'static str {
+        self.name()
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            ContentEncoding::Identity => "identity",
+            ContentEncoding::Gzip => "gzip",
+            ContentEncoding::Deflate => "deflate",
+            ContentEncoding::Brotli => "br",
+            ContentEncoding::Zstd => "zstd",
+        }
+    }
+}
+
+/// Decodes `body` sent with `encoding`, producing at most `limit` bytes.
+pub fn decode_body(body: &[u8], encoding: ContentEncoding, limit: usize) -> Result<Cow<'_, [u8]>, DecodeError> {
+    if encoding == ContentEncoding::Identity {
+        if body.len() > limit {
+            return Err(DecodeError::TooLarge { limit });
+        }
+        return Ok(Cow::Borrowed(body));
+    }
+    let mut out = Vec::new();
+    decode_into(body, encoding, limit, &mut out)?;
+    Ok(Cow::Owned(out))
+}
+
+/// Decodes `body` into `out`, writing at most `limit` bytes; returns how many. `out`
+/// may stop the decoding by failing with [`SinkFull`].
+pub fn decode_into<W: Write>(
+    body: &[u8],
+    encoding: ContentEncoding,
+    limit: usize,
+    out: &mut W,
+) -> Result<usize, DecodeError> {
+    match encoding {
+        ContentEncoding::Identity => copy_capped(body, encoding, limit, out),
+        ContentEncoding::Gzip => copy_capped(flate2::read::MultiGzDecoder::new(body), encoding, limit, out),
+        ContentEncoding::Deflate => {
+            // zlib-wrapped is the standard; some clients send raw deflate. A zlib stream
+            // announces itself in its first two bytes, so the choice needs no retry.
+            if looks_like_zlib(body) {
+                copy_capped(flate2::read::ZlibDecoder::new(body), encoding, limit, out)
+            } else {
+                copy_capped(flate2::read::DeflateDecoder::new(body), encoding, limit, out)
+            }
+        }
+        ContentEncoding::Brotli => copy_capped(brotli::Decompressor::new(body, 4096), encoding, limit, out),
+        ContentEncoding::Zstd => {
+            let decoder = zstd::stream::read::Decoder::new(body)
+                .map_err(|e| DecodeError::Corrupt { encoding: "zstd", message: e.to_string() })?;
+            copy_capped(decoder, encoding, limit, out)
+        }
+    }
+}
+
+/// RFC 1950: CMF (method 8, window ≤ 32 KiB) and FLG make a multiple of 31.
+fn looks_like_zlib(body: &[u8]) -> bool {
+    match body {
+        [cmf, flg, ..] => cmf & 0x0f == 8 && cmf >> 4 <= 7 && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0,
+        _ => false,
+    }
+}
+
+fn copy_capped<W: Write>(
+    reader: impl Read,
+    encoding: ContentEncoding,
+    limit: usize,
+    out: &mut W,
+) -> Result<usize, DecodeError> {
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    let mut reader = reader.take(cap);
+    let mut buf = [0u8; 16 * 1024];
+    let mut total = 0usize;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(DecodeError::Corrupt { encoding: encoding.name(), message: e.to_string() }),
+        };
+        total += n;
+        if total > limit {
+            return Err(DecodeError::TooLarge { limit });
+        }
+        out.write_all(&buf[..n]).map_err(|e| {
+            if e.get_ref().is_some_and(|inner| inner.is::<SinkFull>()) {
+                DecodeError::SinkFull
+            } else {
+                DecodeError::Corrupt { encoding: encoding.name(), message: e.to_string() }
+            }
+        })?;
+    }
+    Ok(total)
+}
+
+fn read_capped(reader: impl Read, encoding: ContentEncoding, limit: usize) -> Result<Vec<u8>, DecodeError> {
+    let mut out = Vec::new();
+    copy_capped(reader, encoding, limit, &mut out)?;
+    Ok(out)
+}
+
+/// Decodes a legacy `/store/` body: JSON as is, else base64 of JSON, else base64 of
+/// zlib-compressed JSON (what old raven clients send).
+pub fn decode_store_body(body: &[u8], limit: usize) -> Result<Cow<'_, [u8]>, DecodeError> {
+    let trimmed = body.trim_ascii();
+    if trimmed.first() == Some(&b'{') {
+        return Ok(Cow::Borrowed(trimmed));
+    }
+    let compact: Vec<u8> = trimmed.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(&compact)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(&compact))
+        .map_err(|_| DecodeError::BadStoreBody)?;
+    if decoded.first() == Some(&b'{') {
+        if decoded.len() > limit {
+            return Err(DecodeError::TooLarge { limit });
+        }
+        return Ok(Cow::Owned(decoded));
+    }
+    match read_capped(flate2::read::ZlibDecoder::new(decoded.as_slice()), ContentEncoding::Deflate, limit) {
+        Ok(json) if json.trim_ascii_start().first() == Some(&b'{') => Ok(Cow::Owned(json)),
+        Ok(_) | Err(DecodeError::Corrupt { .. }) => Err(DecodeError::BadStoreBody),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn encodings_round_trip() {
+        let data = b"{\"message\":\"hello\"}".repeat(20);
+        assert_eq!(&*decode_body(&gzip(&data), ContentEncoding::Gzip, 1 << 20).unwrap(), &data[..]);
+        assert_eq!(&*decode_body(&zlib(&data), ContentEncoding::Deflate, 1 << 20).unwrap(), &data[..]);
+        let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        raw.write_all(&data).unwrap();
+        let raw = raw.finish().unwrap();
+        assert_eq!(&*decode_body(&raw, ContentEncoding::Deflate, 1 << 20).unwrap(), &data[..], "raw deflate");
+        let mut br = Vec::new();
+        brotli::CompressorWriter::new(&mut br, 4096, 5, 22).write_all(&data).unwrap();
+        assert_eq!(&*decode_body(&br, ContentEncoding::Brotli, 1 << 20).unwrap(), &data[..]);
+        let zst = zstd::bulk::compress(&data, 3).unwrap();
+        assert_eq!(&*decode_body(&zst, ContentEncoding::Zstd, 1 << 20).unwrap(), &data[..]);
+    }
+
+    #[test]
+    fn a_bomb_stops_at_the_cap() {
+        let bomb = gzip(&vec![0u8; 50 * 1024 * 1024]);
+        assert!(bomb.len() < 100 * 1024, "compresses to {} bytes", bomb.len());
+        let err = decode_body(&bomb, ContentEncoding::Gzip, 1024 * 1024).unwrap_err();
+        assert_eq!(err, DecodeError::TooLarge { limit: 1024 * 1024 });
+        assert_eq!(
+            decode_body(&[0u8; 11], ContentEncoding::Identity, 10).unwrap_err(),
+            DecodeError::TooLarge { limit: 10 }
+        );
+    }
+
+    #[test]
+    fn corrupt_and_unknown() {
+        assert!(matches!(decode_body(b"nope", ContentEncoding::Gzip, 100), Err(DecodeError::Corrupt { .. })));
+        assert!(matches!(decode_body(b"nope", ContentEncoding::Brotli, 100), Err(DecodeError::Corrupt { .. })));
+        assert!(matches!(decode_body(b"nope", ContentEncoding::Deflate, 100), Err(DecodeError::Corrupt { .. })));
+        assert_eq!(ContentEncoding::from_header(Some("")).unwrap(), ContentEncoding::Identity);
+        assert_eq!(ContentEncoding::from_header(Some("UTF-8")).unwrap(), ContentEncoding::Identity);
+        assert_eq!(ContentEncoding::from_header(Some(" GZIP ")).unwrap(), ContentEncoding::Gzip);
+        assert!(ContentEncoding::from_header(Some("compress")).is_err());
+    }
+
+    #[test]
+    fn a_full_sink_stops_decoding() {
+        struct Small(Vec<u8>);
+        impl Write for Small {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                if self.0.len() + buf.len() > 1000 {
+                    return Err(std::io::Error::other(SinkFull));
+                }
+                self.0.extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let data = gzip(&[7u8; 100_000]);
+        let mut sink = Small(Vec::new());
+        assert_eq!(decode_into(&data, ContentEncoding::Gzip, 1 << 20, &mut sink).unwrap_err(), DecodeError::SinkFull);
+    }
+
+    #[test]
+    fn store_bodies() {
+        let json = br#"{"event_id":"0123456789abcdef0123456789abcdef"}"#;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(json);
+        let b64_zlib = base64::engine::general_purpose::STANDARD.encode(zlib(json));
+        assert_eq!(&*decode_store_body(json, 1000).unwrap(), json);
+        assert_eq!(&*decode_store_body(b64.as_bytes(), 1000).unwrap(), json);
+        assert_eq!(&*decode_store_body(b64_zlib.as_bytes(), 1000).unwrap(), json);
+        assert_eq!(decode_store_body(b"not anything", 1000).unwrap_err(), DecodeError::BadStoreBody);
+        assert_eq!(decode_store_body(b64_zlib.as_bytes(), 10).unwrap_err(), DecodeError::TooLarge { limit: 10 });
+    }
+}

@@ -1,0 +1,172 @@
+//! Connection pools per backend and the macros that run one query body on either.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use faultline_config::{DatabaseConfig, DatabaseKind};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Connection;
+
+use crate::error::StoreError;
+
+/// Runs `$body` with `$pool` bound to a pool that may be used for reads. The body is
+/// compiled once per backend, so it must be valid for both.
+macro_rules! read {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.backend {
+            $crate::backend::Backend::Sqlite { read: $pool, .. } => $body,
+            $crate::backend::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Like `read!`, with the pool that may write (SQLite's single writer connection).
+macro_rules! write {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.backend {
+            $crate::backend::Backend::Sqlite { write: $pool, .. } => $body,
+            $crate::backend::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` inside one write transaction bound to `$tx` (use `&mut *$tx` as the
+/// executor) and commits it; an early return (`?`) rolls back.
+macro_rules! transaction {
+    ($store:expr, |$tx:ident| $body:expr) => {
+        match &$store.backend {
+            $crate::backend::Backend::Sqlite { write, .. } => {
+                let mut $tx = write.begin().await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            $crate::backend::Backend::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+
+#[derive(Clone)]
+pub(crate) enum Backend {
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// The storage facade. Clone it freely: clones share the pools.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("kind", &self.kind()).finish()
+    }
+}
+
+impl Store {
+    /// Opens the pools (creating a missing SQLite file). Does not migrate.
+    pub async fn connect(config: &DatabaseConfig) -> Result<Store, StoreError> {
+        let backend = match config.kind {
+            DatabaseKind::Sqlite => {
+                let path = config
+                    .sqlite_path()
+                    .ok_or_else(|| StoreError::Connect("a SQLite database needs a file path".into()))?;
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // FULL: an acknowledged (committed) write survives power loss, not
+                    // only a crash. Group commit keeps the fsync count low.
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(Duration::from_secs(30))
+                    .foreign_keys(true)
+                    .pragma("temp_store", "memory");
+                // Page caches are per connection, in KiB (negative = size, not pages):
+                // the writer keeps the hot index pages; readers share the OS page cache
+                // through mmap and keep small caches of their own, so memory does not
+                // grow with the number of readers.
+                let write = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .acquire_timeout(Duration::from_secs(60))
+                    .idle_timeout(None)
+                    .connect_with(options.clone().pragma("cache_size", "-16384"))
+                    .await
+                    .map_err(|e| connect_error(config, e))?;
+                let read = SqlitePoolOptions::new()
+                    .max_connections(config.pool_max_size.clamp(1, 8))
+                    .min_connections(0)
+                    .idle_timeout(Duration::from_secs(60))
+                    .connect_with(options.pragma("cache_size", "-2048").pragma("mmap_size", "268435456"))
+                    .await
+                    .map_err(|e| connect_error(config, e))?;
+                Backend::Sqlite { read, write }
+            }
+            DatabaseKind::Postgres => {
+                let options = PgConnectOptions::from_str(config.url.expose()).map_err(|e| connect_error(config, e))?;
+                // One direct attempt first: a refused connection fails at once with its
+                // real cause instead of after the pool's acquire timeout.
+                sqlx::PgConnection::connect_with(&options)
+                    .await
+                    .map_err(|e| connect_error(config, e))?
+                    .close()
+                    .await
+                    .map_err(|e| connect_error(config, e))?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(config.pool_max_size.max(2))
+                    .min_connections(0)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .idle_timeout(Duration::from_secs(300))
+                    .connect_lazy_with(options);
+                Backend::Postgres(pool)
+            }
+        };
+        Ok(Store { backend })
+    }
+
+    /// Which backend this store talks to.
+    pub fn kind(&self) -> DatabaseKind {
+        match self.backend {
+            Backend::Sqlite { .. } => DatabaseKind::Sqlite,
+            Backend::Postgres(_) => DatabaseKind::Postgres,
+        }
+    }
+
+    /// Applies pending migrations (embedded in the binary). Safe to run from several
+    /// processes at once on PostgreSQL (sqlx takes an advisory lock).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite { write, .. } => crate::schema::SQLITE_MIGRATOR.run(write).await?,
+            Backend::Postgres(pool) => crate::schema::POSTGRES_MIGRATOR.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        read!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Closes every connection, waiting for checked-out ones to come back.
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Backend::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+fn connect_error(config: &DatabaseConfig, e: sqlx::Error) -> StoreError {
+    StoreError::Connect(format!("cannot open the database at {}: {e}", config.redacted_url()))
+}

@@ -1,0 +1,386 @@
+//! Backend-agnostic store cases.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use faultline_store::{NewJob, NewProject, NewQueued, NewUser, ProjectId, Role, Store, StoreError, Timestamp};
+
+pub async fn users_are_unique_by_email_in_any_case(store: &Store) {
+    assert_eq!(store.user_count().await.unwrap(), 0);
+    let user = store
+        .create_user(&NewUser {
+            email: "Ada@Example.com".into(),
+            name: "Ada".into(),
+            password_hash: Some("$argon2id$fake".into()),
+            is_superuser: true,
+            email_verified: true,
+        })
+        .await
+        .unwrap();
+    assert!(user.is_superuser && user.is_staff && user.is_active);
+    assert_eq!(user.email, "Ada@Example.com");
+
+    let again = store.create_user(&NewUser { email: "ada@example.COM".into(), ..NewUser::default() }).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+
+    let found = store.user_by_email("ADA@example.com").await.unwrap().expect("case-insensitive lookup");
+    assert_eq!(found.id, user.id);
+    assert_eq!(store.user(user.id).await.unwrap().email, user.email);
+    assert!(store.user_by_email("bob@example.com").await.unwrap().is_none());
+    assert_eq!(store.user_count().await.unwrap(), 1);
+}
+
+pub async fn organizations_projects_and_keys(store: &Store) {
+    let user = store.create_user(&NewUser { email: "o@example.com".into(), ..NewUser::default() }).await.unwrap();
+    let org = store.create_organization("Acme", "acme").await.unwrap();
+    assert!(org.is_accepting_events && org.scrub_ip_addresses && org.open_membership);
+    assert!(store.create_organization("Other Acme", "acme").await.unwrap_err().is_conflict());
+
+    let member = store.add_member(org.id, user.id, Role::Owner).await.unwrap();
+    assert_eq!(member.role(), Role::Owner);
+    assert!(store.add_member(org.id, user.id, Role::Member).await.unwrap_err().is_conflict());
+    assert_eq!(store.memberships(user.id).await.unwrap().len(), 1);
+    assert_eq!(store.organization_by_slug("acme").await.unwrap().unwrap().id, org.id);
+
+    let new =
+        NewProject { organization_id: org.id, name: "Web".into(), slug: "web".into(), platform: Some("python".into()) };
+    let project = store.create_project(&new).await.unwrap();
+    assert_eq!(project.grouping, "default");
+    assert!(store.create_project(&new).await.unwrap_err().is_conflict());
+
+    let key = store.create_project_key(project.id, "Default").await.unwrap();
+    assert_eq!(key.public_key.len(), 32);
+    assert!(key.public_key.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+    let second = store.create_project_key(project.id, "CI").await.unwrap();
+    assert_ne!(key.public_key, second.public_key);
+    let keys = store.project_keys(project.id).await.unwrap();
+    assert_eq!(keys.iter().map(|k| k.label.as_str()).collect::<Vec<_>>(), ["Default", "CI"]);
+    assert_eq!(store.project(project.id).await.unwrap().slug, "web");
+    assert!(matches!(store.project(ProjectId(999_999)).await, Err(StoreError::NotFound)));
+}
+
+pub async fn key_auth_reflects_switches(store: &Store) {
+    let org = store.create_organization("Acme", "acme").await.unwrap();
+    let project = store
+        .create_project(&NewProject { organization_id: org.id, name: "P".into(), slug: "p".into(), platform: None })
+        .await
+        .unwrap();
+    let key = store.create_project_key(project.id, "k").await.unwrap();
+    let auth = store.key_auth(&key.public_key).await.unwrap().expect("key found");
+    assert_eq!(auth.project_id, project.id);
+    assert_eq!(auth.organization_id, org.id);
+    assert!(auth.key_active && !auth.project_deleted && auth.org_accepting_events && auth.org_active);
+    assert_eq!((auth.project_throttle_rate, auth.org_throttle_rate), (0, 0));
+    assert!(store.key_auth("0123456789abcdef0123456789abcdef").await.unwrap().is_none());
+}
+
+pub async fn queue_claims_with_a_lease(store: &Store) {
+    let items: Vec<NewQueued> = (0..5)
+        .map(|i| NewQueued {
+            project_id: ProjectId(1),
+            received_at: Timestamp::now(),
+            meta: format!("{{\"n\":{i}}}"),
+            payload: vec![i as u8; 10],
+        })
+        .collect();
+    store.enqueue(&items).await.unwrap();
+    assert_eq!(store.queue_depth().await.unwrap(), 5);
+    assert_eq!(store.queue_depth_estimate().await.unwrap(), 5);
+
+    let first = store.claim_queued(3, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(
+        first.iter().map(|q| q.meta.as_str()).collect::<Vec<_>>(),
+        ["{\"n\":0}", "{\"n\":1}", "{\"n\":2}"],
+        "oldest first"
+    );
+    assert_eq!(first[1].payload, vec![1u8; 10]);
+    assert_eq!(first[2].meta, "{\"n\":2}");
+    assert!(first.iter().all(|q| q.attempts == 1));
+
+    let rest = store.claim_queued(10, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(rest.len(), 2, "leased rows are not handed out twice");
+    assert!(store.claim_queued(10, Duration::from_secs(60)).await.unwrap().is_empty());
+
+    // An expired lease (a worker that died) makes rows claimable again.
+    store.release_queued(&[first[0].id]).await.unwrap();
+    let again = store.claim_queued(10, Duration::ZERO).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 2);
+    let expired = store.claim_queued(10, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(expired.len(), 1, "a zero lease expires at once");
+
+    let all: Vec<_> = first.iter().chain(&rest).map(|q| q.id).collect();
+    store.delete_queued(&all).await.unwrap();
+    assert_eq!(store.queue_depth().await.unwrap(), 0);
+    assert_eq!(store.queue_depth_estimate().await.unwrap(), 0);
+}
+
+pub async fn queue_claims_never_overlap(store: &Store) {
+    let items: Vec<NewQueued> = (0..200)
+        .map(|_| NewQueued {
+            project_id: ProjectId(1),
+            received_at: Timestamp::now(),
+            meta: "{}".into(),
+            payload: vec![],
+        })
+        .collect();
+    store.enqueue(&items).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = store.claim_queued(7, Duration::from_secs(60)).await.unwrap();
+                if batch.is_empty() {
+                    break;
+                }
+                mine.extend(batch.into_iter().map(|q| q.id));
+            }
+            mine
+        }));
+    }
+    let mut seen = HashSet::new();
+    let mut total = 0;
+    for task in tasks {
+        for id in task.await.unwrap() {
+            total += 1;
+            assert!(seen.insert(id), "{id:?} claimed twice");
+        }
+    }
+    assert_eq!(total, 200);
+}
+
+pub async fn jobs_run_retry_and_give_up(store: &Store) {
+    let id = store.enqueue_job(&NewJob::now("demo", serde_json::json!({"x": 1}))).await.unwrap().unwrap();
+    assert_eq!(store.pending_job_count().await.unwrap(), 1);
+    let job = store.claim_job(Duration::from_secs(60)).await.unwrap().expect("due job");
+    assert_eq!((job.id, job.kind.as_str(), job.attempts), (id, "demo", 1));
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&job.payload).unwrap()["x"], 1);
+    assert!(store.claim_job(Duration::from_secs(60)).await.unwrap().is_none(), "leased");
+
+    // Retry later: not claimable before its time, claimable once due.
+    store.fail_job(id, "boom", Some(Timestamp::now().plus_secs(3600))).await.unwrap();
+    assert!(store.claim_job(Duration::from_secs(60)).await.unwrap().is_none());
+    store.fail_job(id, "boom", Some(Timestamp::now().plus_secs(-1))).await.unwrap();
+    let job = store.claim_job(Duration::from_secs(60)).await.unwrap().expect("due again");
+    assert_eq!(job.attempts, 2);
+
+    store.fail_job(id, "gave up", None).await.unwrap();
+    assert_eq!(store.pending_job_count().await.unwrap(), 0);
+    assert_eq!(store.failed_jobs(10).await.unwrap(), vec![("demo".to_string(), "gave up".to_string())]);
+
+    let ok = store.enqueue_job(&NewJob::now("fine", serde_json::Value::Null)).await.unwrap().unwrap();
+    let job = store.claim_job(Duration::from_secs(60)).await.unwrap().unwrap();
+    assert_eq!(job.id, ok);
+    store.complete_job(ok).await.unwrap();
+    assert_eq!(store.pending_job_count().await.unwrap(), 0);
+    assert!(store.claim_job(Duration::from_secs(60)).await.unwrap().is_none());
+}
+
+pub async fn unique_jobs_are_enqueued_once(store: &Store) {
+    let job = NewJob { unique_key: Some("retention:42".into()), ..NewJob::now("retention", serde_json::Value::Null) };
+    assert!(store.enqueue_job(&job).await.unwrap().is_some());
+    assert!(store.enqueue_job(&job).await.unwrap().is_none());
+    let claimed = store.claim_job(Duration::from_secs(60)).await.unwrap().unwrap();
+    store.complete_job(claimed.id).await.unwrap();
+    assert!(store.enqueue_job(&job).await.unwrap().is_none(), "a finished unique job keeps its key");
+    assert_eq!(store.purge_finished_jobs(Timestamp::now().plus_secs(1)).await.unwrap(), 1);
+    assert!(store.enqueue_job(&job).await.unwrap().is_some(), "until purged");
+}
+
+pub async fn timestamps_round_trip(store: &Store) {
+    let user = store.create_user(&NewUser { email: "t@example.com".into(), ..NewUser::default() }).await.unwrap();
+    let now = Timestamp::now();
+    let drift = (user.created_at.micros() - now.micros()).abs();
+    assert!(drift < 60_000_000, "created_at is the creation time: {:?} vs {:?}", user.created_at, now);
+    assert_eq!(user.created_at, store.user(user.id).await.unwrap().created_at, "microseconds survive storage");
+}
+
+// --- Digestion ---------------------------------------------------------------
+
+use faultline_store::{issue_status, DigestBatch, NewEvent, ProjectId as Pid, QueueId};
+
+async fn project_with_queue(store: &Store, n: usize) -> (Pid, Vec<QueueId>) {
+    let org = store.create_organization("Acme", "acme").await.unwrap();
+    let project = store
+        .create_project(&NewProject { organization_id: org.id, name: "Web".into(), slug: "web".into(), platform: None })
+        .await
+        .unwrap();
+    let items: Vec<NewQueued> = (0..n)
+        .map(|_| NewQueued {
+            project_id: project.id,
+            received_at: Timestamp::now(),
+            meta: "{}".into(),
+            payload: vec![],
+        })
+        .collect();
+    store.enqueue(&items).await.unwrap();
+    let ids = store.claim_queued(n, Duration::from_secs(60)).await.unwrap().into_iter().map(|q| q.id).collect();
+    (project.id, ids)
+}
+
+fn event(queue_id: QueueId, project: Pid, hash: &str, id: u128) -> NewEvent {
+    NewEvent {
+        queue_id,
+        project_id: project,
+        event_id: uuid::Uuid::from_u128(id),
+        timestamp: Timestamp::now(),
+        received_at: Timestamp::now(),
+        level: 4,
+        ty: 1,
+        title: format!("ValueError: {hash}"),
+        culprit: "app.views in index".into(),
+        metadata: "{\"type\":\"ValueError\"}".into(),
+        hashes: vec![hash.to_string(), format!("{hash}-system")],
+        release: Some("app@1.0".into()),
+        environment: Some("production".into()),
+        tags: vec![("level".into(), "error".into()), ("browser".into(), format!("Firefox {}", id % 2))],
+        payload: faultline_store::compress_payload(br#"{"message":"x"}"#),
+        search: ["ValueError".into(), "app.views".into(), "bad value".into(), "views.py".into()],
+    }
+}
+
+pub async fn digest_batch_creates_issues_and_counts(store: &Store) {
+    let (project, q) = project_with_queue(store, 3).await;
+    let batch = DigestBatch {
+        queue_ids: q.clone(),
+        events: vec![event(q[0], project, "aaa", 1), event(q[1], project, "aaa", 2), event(q[2], project, "bbb", 3)],
+        ..DigestBatch::default()
+    };
+    let out = store.write_batch(&batch).await.unwrap();
+    assert_eq!((out.rows, out.events, out.duplicate_events, out.new_issues.len()), (3, 3, 0, 2));
+    assert_eq!(store.queue_depth().await.unwrap(), 0, "the rows were consumed in the same transaction");
+
+    let issues = store.project_issues(project, 10).await.unwrap();
+    assert_eq!(issues.len(), 2);
+    let a = issues.iter().find(|i| i.title.ends_with("aaa")).unwrap();
+    let b = issues.iter().find(|i| i.title.ends_with("bbb")).unwrap();
+    assert_eq!((a.times_seen, b.times_seen), (2, 1));
+    let mut short_ids = vec![a.short_id, b.short_id];
+    short_ids.sort();
+    assert_eq!(short_ids, [1, 2]);
+    assert_eq!(store.issue_hashes(a.id).await.unwrap(), ["aaa", "aaa-system"]);
+    let tags = store.issue_tag_values(a.id).await.unwrap();
+    assert!(tags.contains(&("level".into(), "error".into(), 2)), "{tags:?}");
+    assert!(tags.contains(&("browser".into(), "Firefox 1".into(), 1)), "{tags:?}");
+    let hours = store.issue_hourly_counts(a.id, Timestamp::now().plus_secs(-7200)).await.unwrap();
+    assert_eq!(hours.iter().map(|h| h.1).sum::<i64>(), 2);
+    let events = store.issue_events(a.id, 10).await.unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].json().unwrap()["message"], "x");
+    assert!(store.project(project).await.unwrap().first_event_at.is_some());
+    assert_eq!(store.project_event_count(project).await.unwrap(), 3);
+    let stored = store.event(project, uuid::Uuid::from_u128(3)).await.unwrap().unwrap();
+    assert_eq!(stored.issue_id, b.id);
+
+    // A later event matching only the secondary hash joins the same issue.
+    let (_, q2) = enqueue_more(store, project, 1).await;
+    let mut e = event(q2[0], project, "zzz", 4);
+    e.hashes = vec!["zzz".into(), "aaa-system".into()];
+    store.write_batch(&DigestBatch { queue_ids: q2, events: vec![e], ..DigestBatch::default() }).await.unwrap();
+    assert_eq!(store.issue(a.id).await.unwrap().times_seen, 3);
+    assert!(store.issue_hashes(a.id).await.unwrap().contains(&"zzz".to_string()));
+}
+
+async fn enqueue_more(store: &Store, project: Pid, n: usize) -> (Pid, Vec<QueueId>) {
+    let items: Vec<NewQueued> = (0..n)
+        .map(|_| NewQueued { project_id: project, received_at: Timestamp::now(), meta: "{}".into(), payload: vec![] })
+        .collect();
+    store.enqueue(&items).await.unwrap();
+    let ids = store.claim_queued(n, Duration::from_secs(60)).await.unwrap().into_iter().map(|q| q.id).collect();
+    (project, ids)
+}
+
+pub async fn digest_is_exactly_once(store: &Store) {
+    let (project, q) = project_with_queue(store, 2).await;
+    let batch = DigestBatch {
+        queue_ids: q.clone(),
+        events: vec![event(q[0], project, "aaa", 1), event(q[1], project, "aaa", 1)],
+        ..DigestBatch::default()
+    };
+    let first = store.write_batch(&batch).await.unwrap();
+    assert_eq!((first.events, first.duplicate_events), (1, 1), "the same event id twice is stored once");
+    // A second worker whose lease expired writes the same batch again: nothing happens.
+    let second = store.write_batch(&batch).await.unwrap();
+    assert_eq!((second.rows, second.rows_taken_elsewhere, second.events), (0, 2, 0));
+    let issues = store.project_issues(project, 10).await.unwrap();
+    assert_eq!(issues.len(), 1);
+    assert_eq!(issues[0].times_seen, 1);
+    // Even a fresh queue row carrying an already stored event id adds nothing.
+    let (_, q2) = enqueue_more(store, project, 1).await;
+    let again = store
+        .write_batch(&DigestBatch {
+            queue_ids: q2.clone(),
+            events: vec![event(q2[0], project, "aaa", 1)],
+            ..DigestBatch::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!((again.rows, again.events, again.duplicate_events), (1, 0, 1));
+    assert_eq!(store.issue(issues[0].id).await.unwrap().times_seen, 1);
+}
+
+pub async fn resolved_issues_regress_ignored_do_not(store: &Store) {
+    let (project, q) = project_with_queue(store, 2).await;
+    let batch = DigestBatch {
+        queue_ids: q.clone(),
+        events: vec![event(q[0], project, "aaa", 1), event(q[1], project, "bbb", 2)],
+        ..DigestBatch::default()
+    };
+    let out = store.write_batch(&batch).await.unwrap();
+    let (a, b) = (out.new_issues[0], out.new_issues[1]);
+    store.set_issue_status(a, issue_status::RESOLVED).await.unwrap();
+    store.set_issue_status(b, issue_status::IGNORED).await.unwrap();
+    assert!(store.issue(a).await.unwrap().resolved_at.is_some());
+
+    let (_, q2) = enqueue_more(store, project, 2).await;
+    let out = store
+        .write_batch(&DigestBatch {
+            queue_ids: q2.clone(),
+            events: vec![event(q2[0], project, "aaa", 3), event(q2[1], project, "bbb", 4)],
+            ..DigestBatch::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(out.regressed_issues, vec![a]);
+    let a = store.issue(a).await.unwrap();
+    assert_eq!(a.status, issue_status::UNRESOLVED);
+    assert!(a.regressed_at.is_some() && a.resolved_at.is_none());
+    assert_eq!(store.issue(b).await.unwrap().status, issue_status::IGNORED);
+}
+
+pub async fn merge_and_unmerge(store: &Store) {
+    let (project, q) = project_with_queue(store, 3).await;
+    let batch = DigestBatch {
+        queue_ids: q.clone(),
+        events: vec![event(q[0], project, "aaa", 1), event(q[1], project, "bbb", 2), event(q[2], project, "bbb", 3)],
+        ..DigestBatch::default()
+    };
+    let out = store.write_batch(&batch).await.unwrap();
+    let (a, b) = (out.new_issues[0], out.new_issues[1]);
+    store.merge_issues(a, &[b]).await.unwrap();
+    let merged = store.issue(a).await.unwrap();
+    assert_eq!(merged.times_seen, 3);
+    assert!(matches!(store.issue(b).await, Err(StoreError::NotFound)));
+    assert_eq!(store.issue_events(a, 10).await.unwrap().len(), 3);
+    assert_eq!(store.issue_hashes(a).await.unwrap().len(), 4);
+    let level = store.issue_tag_values(a).await.unwrap().into_iter().find(|t| t.0 == "level").unwrap();
+    assert_eq!(level.2, 3, "tag counts add up");
+    let hours = store.issue_hourly_counts(a, Timestamp::now().plus_secs(-7200)).await.unwrap();
+    assert_eq!(hours.iter().map(|h| h.1).sum::<i64>(), 3);
+
+    // Unmerge: the next "bbb" event starts a new issue.
+    assert_eq!(store.unmerge_hashes(a, &["bbb".into(), "bbb-system".into()]).await.unwrap(), 2);
+    let (_, q2) = enqueue_more(store, project, 1).await;
+    let out = store
+        .write_batch(&DigestBatch {
+            queue_ids: q2.clone(),
+            events: vec![event(q2[0], project, "bbb", 9)],
+            ..DigestBatch::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(out.new_issues.len(), 1);
+    assert_ne!(out.new_issues[0], a);
+}

@@ -1,0 +1,8 @@
+//! Black-box HTTP tests against the real server, on both backends.
+
+mod api;
+mod digest;
+mod health;
+mod ingest;
+mod issues;
+mod sdk;

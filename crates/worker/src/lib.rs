@@ -1,0 +1,41 @@
+//! Background work: the digest loop that turns queued payloads into stored issues and
+//! events, job runners that execute durable jobs from the store, and the scheduler
+//! that enqueues periodic jobs.
+//!
+//! Everything here runs as tasks on a [`TaskTracker`] and stops when the shutdown
+//! token is cancelled: a runner finishes the job it holds, then exits. Jobs are plain
+//! async functions registered in [`jobs`]; add a module there to add a job kind.
+
+mod digest;
+pub mod jobs;
+mod runner;
+mod scheduler;
+
+use std::sync::Arc;
+
+use faultline_config::Config;
+use faultline_store::Store;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// What jobs get to work with.
+#[derive(Clone)]
+pub struct WorkerContext {
+    /// The store.
+    pub store: Store,
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// Rung by ingest after each commit, so digestion starts at once.
+    pub digest_wakeup: Arc<tokio::sync::Notify>,
+}
+
+/// Starts the digest loop, `config.workers.concurrency` job runners and the
+/// scheduler on `tasks`.
+pub fn spawn(ctx: WorkerContext, shutdown: &CancellationToken, tasks: &TaskTracker) {
+    let ctx = Arc::new(ctx);
+    tasks.spawn(digest::run(ctx.clone(), shutdown.clone(), ctx.digest_wakeup.clone()));
+    for n in 0..ctx.config.workers.concurrency {
+        tasks.spawn(runner::run_jobs(ctx.clone(), shutdown.clone(), tasks.clone(), n));
+    }
+    tasks.spawn(scheduler::run(ctx, shutdown.clone()));
+}
