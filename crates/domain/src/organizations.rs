@@ -2,7 +2,7 @@
 
 use faultline_store::{Organization, Store};
 
-use crate::access::Principal;
+use crate::access::{OrgAccess, Principal, Scope};
 use crate::projects::organization_slug;
 use crate::DomainError;
 
@@ -36,4 +36,35 @@ pub async fn create(
         }
     }
     Err(DomainError::Conflict(format!("no free slug for {name:?}")))
+}
+
+/// Renames an organization and sets its switches (`org:write`).
+pub async fn update(
+    store: &Store,
+    access: &OrgAccess,
+    name: Option<&str>,
+    open_membership: Option<bool>,
+    scrub_ip_addresses: Option<bool>,
+) -> Result<Organization, DomainError> {
+    access.require(Scope::OrgWrite)?;
+    let current = &access.org;
+    let name = name.map(str::trim).unwrap_or(&current.name);
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(DomainError::Invalid("the name must have 1 to 64 characters".into()));
+    }
+    Ok(store
+        .update_organization(
+            current.id,
+            name,
+            open_membership.unwrap_or(current.open_membership),
+            scrub_ip_addresses.unwrap_or(current.scrub_ip_addresses),
+        )
+        .await?)
+}
+
+/// Deletes an organization and everything in it (`org:admin`).
+pub async fn delete(store: &Store, access: &OrgAccess) -> Result<(), DomainError> {
+    access.require(Scope::OrgAdmin)?;
+    store.delete_organization(access.org.id).await?;
+    Ok(())
 }

@@ -1,8 +1,9 @@
 //! Organizations and projects: slugs, provisioning, DSNs.
 
 use faultline_protocol::Dsn;
-use faultline_store::{NewProject, Organization, Project, ProjectKey, Store};
+use faultline_store::{NewProject, Organization, Project, ProjectKey, Store, TeamId};
 
+use crate::access::{OrgAccess, Scope};
 use crate::DomainError;
 
 /// Organization slugs that would collide with top-level routes of the web UI.
@@ -65,6 +66,118 @@ pub fn project_slug(name: &str) -> String {
 /// The DSN of a key, for a server reached at `public_url` below `base_path`.
 pub fn dsn(public_url: &str, base_path: &str, key: &ProjectKey) -> String {
     Dsn::for_server(&format!("{public_url}{base_path}"), &key.public_key, key.project_id.0 as u64)
+}
+
+/// Creates a project in an organization the caller may write projects in, with a
+/// default key, optionally owned by `team`. The name needs 1 to 64 characters with a
+/// letter or digit; a taken slug is a conflict.
+pub async fn create(
+    store: &Store,
+    access: &OrgAccess,
+    name: &str,
+    platform: Option<&str>,
+    team: Option<TeamId>,
+) -> Result<(Project, ProjectKey), DomainError> {
+    access.require(Scope::ProjectWrite)?;
+    let name = name.trim();
+    let slug = project_slug(name);
+    if name.is_empty() || slug.is_empty() || name.chars().count() > 64 {
+        return Err(DomainError::Invalid("the name must have 1 to 64 characters, with a letter or digit".into()));
+    }
+    let new = NewProject {
+        organization_id: access.org.id,
+        name: name.to_string(),
+        slug,
+        platform: platform.map(str::trim).filter(|p| !p.is_empty()).map(String::from),
+    };
+    let project = store.create_project(&new).await.map_err(|e| match e {
+        e if e.is_conflict() => DomainError::Conflict("A project with this slug already exists.".into()),
+        e => e.into(),
+    })?;
+    let key = store.create_project_key(project.id, "Default").await?;
+    if let Some(team) = team {
+        store.add_team_project(team, project.id).await?;
+    }
+    Ok((project, key))
+}
+
+/// What a project update may change; `None` keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectChanges {
+    /// New name.
+    pub name: Option<String>,
+    /// New slug (slugified).
+    pub slug: Option<String>,
+    /// New platform (`Some("")` clears it).
+    pub platform: Option<String>,
+    /// Percentage of events dropped, 0 to 100.
+    pub event_throttle_rate: Option<i32>,
+    /// Drop IP addresses.
+    pub scrub_ip_addresses: Option<bool>,
+    /// Scrub sensitive data.
+    pub scrub_data: Option<bool>,
+    /// `default` or `glitchtip`.
+    pub grouping: Option<String>,
+}
+
+/// Applies `changes` to a project after checking them (the caller may write projects).
+pub async fn update(
+    store: &Store,
+    access: &OrgAccess,
+    p: Project,
+    changes: ProjectChanges,
+) -> Result<Project, DomainError> {
+    access.require(Scope::ProjectWrite)?;
+    let name = changes.name.as_deref().map(str::trim).unwrap_or(&p.name).to_string();
+    let slug = changes.slug.as_deref().map(slugify).unwrap_or_else(|| p.slug.clone());
+    if name.is_empty() || slug.is_empty() {
+        return Err(DomainError::Invalid("name and slug must not be empty".into()));
+    }
+    let rate = changes.event_throttle_rate.unwrap_or(p.event_throttle_rate);
+    if !(0..=100).contains(&rate) {
+        return Err(DomainError::Invalid("eventThrottleRate must be between 0 and 100".into()));
+    }
+    let grouping = changes.grouping.unwrap_or_else(|| p.grouping.clone());
+    if !matches!(grouping.as_str(), "default" | "glitchtip") {
+        return Err(DomainError::Invalid("grouping must be \"default\" or \"glitchtip\"".into()));
+    }
+    let platform = match changes.platform {
+        Some(p) if p.is_empty() => None,
+        Some(p) => Some(p),
+        None => p.platform.clone(),
+    };
+    let updated = Project {
+        name,
+        slug,
+        platform,
+        event_throttle_rate: rate,
+        scrub_ip_addresses: changes.scrub_ip_addresses.unwrap_or(p.scrub_ip_addresses),
+        scrub_data: changes.scrub_data.unwrap_or(p.scrub_data),
+        grouping,
+        ..p
+    };
+    store.update_project(&updated).await.map_err(|e| match e {
+        e if e.is_conflict() => DomainError::Conflict("A project with this slug already exists.".into()),
+        e => e.into(),
+    })
+}
+
+/// Deletes a project (`project:admin`): it disappears at once and a background job
+/// purges its events.
+pub async fn delete(store: &Store, access: &OrgAccess, p: &Project) -> Result<(), DomainError> {
+    access.require(Scope::ProjectAdmin)?;
+    store.soft_delete_project(p.id).await?;
+    let job = faultline_store::NewJob::now("delete_project", serde_json::json!({ "project_id": p.id.0 }));
+    store.enqueue_job(&job).await?;
+    Ok(())
+}
+
+/// Checks a key rate limit: `count` events per `window` seconds.
+pub fn check_rate_limit(count: i32, window: i32) -> Result<(i32, i32), DomainError> {
+    if count < 0 || window <= 0 {
+        return Err(DomainError::Invalid("rateLimit needs count ≥ 0 and window > 0 seconds".into()));
+    }
+    Ok((count, window))
 }
 
 /// A project with its organization and first key, as provisioning created them.

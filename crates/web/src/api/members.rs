@@ -36,7 +36,7 @@ async fn member_json(state: &AppState, m: &MemberRow) -> Result<Value, ApiError>
     }))
 }
 
-fn role_name(role: Role) -> &'static str {
+pub(crate) fn role_name(role: Role) -> &'static str {
     match role {
         Role::Member => "Member",
         Role::Admin => "Admin",
@@ -91,7 +91,7 @@ pub(crate) struct InviteIn {
     teams: Vec<String>,
 }
 
-async fn send_invitation(
+pub(crate) async fn send_invitation(
     state: &AppState,
     inviter: &str,
     org_name: &str,

@@ -9,13 +9,13 @@
 
 pub mod accounts;
 pub mod auth;
-mod issues;
-mod members;
+pub(crate) mod issues;
+pub(crate) mod members;
 mod organizations;
 pub mod pagination;
 mod projects;
 mod root;
-mod teams;
+pub(crate) mod teams;
 mod tokens;
 mod users;
 pub mod views;

@@ -89,21 +89,14 @@ pub(crate) async fn update_organization(
     Json(body): Json<OrganizationUpdate>,
 ) -> Result<Json<OrganizationOut>, ApiError> {
     let access = org(&state, &auth, &slug).await?;
-    access.require(Scope::OrgWrite)?;
-    let current = &access.org;
-    let name = body.name.as_deref().map(str::trim).unwrap_or(&current.name);
-    if name.is_empty() {
-        return Err(ApiError::bad_request("the name must not be empty"));
-    }
-    let org = state
-        .store
-        .update_organization(
-            current.id,
-            name,
-            body.open_membership.unwrap_or(current.open_membership),
-            body.scrub_ip_addresses.unwrap_or(current.scrub_ip_addresses),
-        )
-        .await?;
+    let org = faultline_domain::organizations::update(
+        &state.store,
+        &access,
+        body.name.as_deref(),
+        body.open_membership,
+        body.scrub_ip_addresses,
+    )
+    .await?;
     state.ingest.keys.invalidate();
     Ok(Json(OrganizationOut::from(&org)))
 }
@@ -117,8 +110,7 @@ pub(crate) async fn delete_organization(
     Path(slug): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let access = org(&state, &auth, &slug).await?;
-    access.require(Scope::OrgAdmin)?;
-    state.store.delete_organization(access.org.id).await?;
+    faultline_domain::organizations::delete(&state.store, &access).await?;
     state.ingest.keys.invalidate();
     Ok(StatusCode::NO_CONTENT)
 }

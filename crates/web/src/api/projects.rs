@@ -4,8 +4,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use faultline_domain::access::Scope;
-use faultline_domain::projects::{project_slug as slugify_project, slugify};
-use faultline_store::{NewProject, Project};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -62,23 +60,8 @@ pub(crate) async fn create_project(
     Json(body): Json<NewProjectIn>,
 ) -> Result<(StatusCode, Json<ProjectOut>), ApiError> {
     let access = org(&state, &auth, &slug).await?;
-    access.require(Scope::ProjectWrite)?;
-    let name = body.name.trim();
-    let project_slug = slugify_project(name);
-    if name.is_empty() || project_slug.is_empty() || name.chars().count() > 64 {
-        return Err(ApiError::bad_request("the name must have 1 to 64 characters, with a letter or digit"));
-    }
-    let new = NewProject {
-        organization_id: access.org.id,
-        name: name.to_string(),
-        slug: project_slug,
-        platform: body.platform.filter(|p| !p.is_empty()),
-    };
-    let project = state.store.create_project(&new).await.map_err(|e| match e {
-        e if e.is_conflict() => ApiError::new(StatusCode::CONFLICT, "A project with this slug already exists."),
-        e => e.into(),
-    })?;
-    state.store.create_project_key(project.id, "Default").await?;
+    let (project, _) =
+        faultline_domain::projects::create(&state.store, &access, &body.name, body.platform.as_deref(), None).await?;
     Ok((StatusCode::CREATED, Json(ProjectOut::from(&project, Some(&access.org)))))
 }
 
@@ -123,43 +106,17 @@ pub(crate) async fn update_project(
     Json(body): Json<ProjectUpdate>,
 ) -> Result<Json<ProjectOut>, ApiError> {
     let access = org(&state, &auth, &org_slug).await?;
-    access.require(Scope::ProjectWrite)?;
     let p = project(&state, &access, &project_slug).await?;
-    let name = body.name.as_deref().map(str::trim).unwrap_or(&p.name).to_string();
-    let slug = body.slug.as_deref().map(slugify).unwrap_or_else(|| p.slug.clone());
-    if name.is_empty() || slug.is_empty() {
-        return Err(ApiError::bad_request("name and slug must not be empty"));
-    }
-    let rate = body.event_throttle_rate.unwrap_or(p.event_throttle_rate);
-    if !(0..=100).contains(&rate) {
-        return Err(ApiError::bad_request("eventThrottleRate must be between 0 and 100"));
-    }
-    let grouping = body.grouping.unwrap_or_else(|| p.grouping.clone());
-    if !matches!(grouping.as_str(), "default" | "glitchtip") {
-        return Err(ApiError::bad_request("grouping must be \"default\" or \"glitchtip\""));
-    }
-    let platform = match body.platform {
-        Some(p) if p.is_empty() => None,
-        Some(p) => Some(p),
-        None => p.platform.clone(),
+    let changes = faultline_domain::projects::ProjectChanges {
+        name: body.name,
+        slug: body.slug,
+        platform: body.platform,
+        event_throttle_rate: body.event_throttle_rate,
+        scrub_ip_addresses: body.scrub_ip_addresses,
+        scrub_data: body.scrub_data,
+        grouping: body.grouping,
     };
-    let updated = state
-        .store
-        .update_project(&Project {
-            name,
-            slug,
-            platform,
-            event_throttle_rate: rate,
-            scrub_ip_addresses: body.scrub_ip_addresses.unwrap_or(p.scrub_ip_addresses),
-            scrub_data: body.scrub_data.unwrap_or(p.scrub_data),
-            grouping,
-            ..p
-        })
-        .await
-        .map_err(|e| match e {
-            e if e.is_conflict() => ApiError::new(StatusCode::CONFLICT, "A project with this slug already exists."),
-            e => e.into(),
-        })?;
+    let updated = faultline_domain::projects::update(&state.store, &access, p, changes).await?;
     state.ingest.keys.invalidate();
     Ok(Json(ProjectOut::from(&updated, Some(&access.org))))
 }
@@ -177,10 +134,8 @@ pub(crate) async fn delete_project(
     let access = org(&state, &auth, &org_slug).await?;
     access.require(Scope::ProjectAdmin)?;
     let p = project(&state, &access, &project_slug).await?;
-    state.store.soft_delete_project(p.id).await?;
+    faultline_domain::projects::delete(&state.store, &access, &p).await?;
     state.ingest.keys.invalidate();
-    let job = faultline_store::NewJob::now("delete_project", serde_json::json!({ "project_id": p.id.0 }));
-    state.store.enqueue_job(&job).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -226,10 +181,7 @@ fn rate_limit(input: Option<Option<RateLimitIn>>, current: Option<(i32, i32)>) -
         Some(None) => Ok(None),
         Some(Some(RateLimitIn { count: None, .. } | RateLimitIn { window: None, .. })) => Ok(None),
         Some(Some(RateLimitIn { count: Some(count), window: Some(window) })) => {
-            if count < 0 || window <= 0 {
-                return Err(ApiError::bad_request("rateLimit needs count ≥ 0 and window > 0 seconds"));
-            }
-            Ok(Some((count, window)))
+            Ok(Some(faultline_domain::projects::check_rate_limit(count, window)?))
         }
     }
 }

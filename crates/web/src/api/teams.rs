@@ -4,8 +4,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use faultline_domain::access::{OrgAccess, Scope};
-use faultline_domain::projects::{project_slug as slugify_project, slugify};
-use faultline_store::{NewProject, ProjectId, Team};
+use faultline_domain::projects::slugify;
+use faultline_store::{ProjectId, Team};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use utoipa::ToSchema;
@@ -34,7 +34,7 @@ async fn find_team(state: &AppState, access: &OrgAccess, slug: &str) -> Result<T
     state.store.team(access.org.id, slug).await?.ok_or_else(ApiError::not_found)
 }
 
-fn team_slug(raw: &str) -> Result<String, ApiError> {
+pub(crate) fn team_slug(raw: &str) -> Result<String, ApiError> {
     let slug = slugify(raw);
     if slug.is_empty() {
         return Err(ApiError::bad_request("a team slug needs letters, digits, underscores or hyphens"));
@@ -195,21 +195,10 @@ pub(crate) async fn create_team_project(
     Json(body): Json<TeamProjectIn>,
 ) -> Result<(StatusCode, Json<ProjectOut>), ApiError> {
     let access = org(&state, &auth, &slug).await?;
-    access.require(Scope::ProjectWrite)?;
     let team = find_team(&state, &access, &team).await?;
-    let name = body.name.trim();
-    let project_slug = slugify_project(name);
-    if name.is_empty() || project_slug.is_empty() || name.chars().count() > 64 {
-        return Err(ApiError::bad_request("the name must have 1 to 64 characters, with a letter or digit"));
-    }
-    let new =
-        NewProject { organization_id: access.org.id, name: name.into(), slug: project_slug, platform: body.platform };
-    let project = state.store.create_project(&new).await.map_err(|e| match e {
-        e if e.is_conflict() => ApiError::new(StatusCode::CONFLICT, "A project with this slug already exists."),
-        e => e.into(),
-    })?;
-    state.store.create_project_key(project.id, "Default").await?;
-    state.store.add_team_project(team.id, project.id).await?;
+    let (project, _) =
+        faultline_domain::projects::create(&state.store, &access, &body.name, body.platform.as_deref(), Some(team.id))
+            .await?;
     Ok((StatusCode::CREATED, Json(ProjectOut::from(&project, Some(&access.org)))))
 }
 

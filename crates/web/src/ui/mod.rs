@@ -10,6 +10,9 @@
 mod assets;
 mod auth;
 mod home;
+mod onboarding;
+mod profile;
+mod settings;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -28,7 +31,13 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; s
     connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().merge(assets::routes()).merge(auth::routes()).merge(home::routes())
+    Router::new()
+        .merge(assets::routes())
+        .merge(auth::routes())
+        .merge(home::routes())
+        .merge(onboarding::routes())
+        .merge(settings::routes())
+        .merge(profile::routes())
 }
 
 /// What every page's frame shows.
