@@ -6,3 +6,4 @@ mod health;
 mod ingest;
 mod issues;
 mod sdk;
+mod ui_settings;
