@@ -237,6 +237,27 @@ async fn onboarding_shows_the_dsn_and_waits_for_the_first_event(app: TestApp) {
     assert!(page.body.contains("First event received"));
     assert!(!page.body.contains("data-first-event"));
 
+    // The event's environment can be hidden and shown again.
+    let event = json!({"platform": "python", "level": "error", "message": "staged", "environment": "staging"});
+    let url = app.url(&format!("/api/{}/store/?sentry_key={}", project.id, keys[0].public_key));
+    assert_eq!(app.http.post(url).json(&event).send().await.unwrap().status(), 200);
+    app.wait_for_digest(Duration::from_secs(20)).await;
+    let page = b.submit(&path, &format!("{path}/environments"), &[("name", "staging"), ("hidden", "true")]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let envs = app.store.project_environments(project.id).await.unwrap();
+    assert!(envs.iter().any(|e| e.name == "staging" && e.is_hidden), "{envs:?}");
+    assert!(b.get(&path).await.body.contains("Show"));
+
+    // Per-project alert settings in the profile.
+    let field = format!("project-{}", project.id);
+    let page = b.submit("/profile", "/profile/notifications", &[(field.as_str(), "off")]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let first = app.store.user_by_email("first@example.com").await.unwrap().unwrap();
+    assert_eq!(app.store.user_project_alerts(first.id).await.unwrap(), vec![(project.id, 0)]);
+    let page = b.submit("/profile", "/profile/notifications", &[(field.as_str(), "default")]).await;
+    assert_eq!(page.status, 303);
+    assert!(app.store.user_project_alerts(first.id).await.unwrap().is_empty());
+
     let page = b.get("/acme-corp/projects").await;
     assert_eq!(page.status, 200);
     page.assert_csp();
@@ -346,6 +367,16 @@ async fn keys_tokens_and_profile(app: TestApp) {
         .await;
     assert_eq!(page.status, 303);
     assert_eq!(b.get("/profile").await.status, 200, "this session stays");
+
+    // Delete a key, then the project.
+    let page = b.submit(&path, &format!("{path}/keys/{}/delete", second.public_key), &[]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert!(app.store.project_key(project.id, &second.public_key).await.unwrap().is_none());
+    let page = b.submit(&path, &format!("{path}/delete"), &[]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(page.location(), format!("/{org}/projects"));
+    assert!(app.store.project_by_slug(o.id, "backend").await.unwrap().is_none());
+    assert_eq!(b.get(&path).await.status, 404);
 }
 
 async fn forms_need_csrf_and_other_organizations_are_hidden(app: TestApp) {
@@ -457,12 +488,48 @@ async fn invitations(backend: TestBackend) {
     assert_eq!(page.status, 400);
     assert!(page.body.contains("at least one owner"));
 
-    // Resend, then withdraw the invitation.
+    // Resend; the invitee accepts the new link.
     let page = b.submit(&members, &format!("{members}/{}/resend", invited.id), &[]).await;
     assert_eq!(page.status, 303);
-    let page = b.submit(&members, &format!("{members}/{}/remove", invited.id), &[]).await;
+    let link = loop {
+        let mails: Vec<_> =
+            smtp.messages().into_iter().filter(|m| m.to.iter().any(|t| t == "new@example.com")).collect();
+        if mails.len() >= 2 {
+            break mails[1].link_containing("/accept/").expect("an accept link");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let accept = link.split_once("://").unwrap().1.split_once('/').map(|(_, p)| format!("/{p}")).unwrap();
+    let mut newbie = Browser::new(&app);
+    newbie.register("new@example.com").await;
+    let page = newbie.submit(&accept, &accept, &[]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert!(!app.store.member(o.id, invited.id).await.unwrap().unwrap().pending());
+    assert_eq!(newbie.get(&members).await.status, 200);
+
+    // Team membership.
+    let teams = format!("/{org}/settings/teams");
+    assert_eq!(b.submit(&teams, &teams, &[("name", "ops")]).await.status, 303);
+    let team_page = format!("/{org}/settings/teams/ops");
+    let id = invited.id.to_string();
+    let page = b.submit(&team_page, &format!("{team_page}/members"), &[("member", id.as_str())]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let team = app.store.team(o.id, "ops").await.unwrap().unwrap();
+    assert_eq!(app.store.team_members(team.id).await.unwrap().len(), 2);
+    let page = b.submit(&team_page, &format!("{team_page}/members/{id}/remove"), &[]).await;
     assert_eq!(page.status, 303);
-    assert!(app.store.member(o.id, invited.id).await.unwrap().is_none());
+    assert_eq!(app.store.team_members(team.id).await.unwrap().len(), 1);
+
+    // An admin cannot delete the organization; after ownership moves, the new owner can.
+    let settings = format!("/{org}/settings");
+    let page = newbie.submit(&settings, &format!("{settings}/delete"), &[]).await;
+    assert_eq!(page.status, 403);
+    let page = b.submit(&members, &format!("{members}/{id}/owner"), &[]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(app.store.member(o.id, invited.id).await.unwrap().unwrap().role(), faultline_store::Role::Owner);
+    let page = newbie.submit(&settings, &format!("{settings}/delete"), &[]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert!(app.store.organization_by_slug(&org).await.unwrap().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
