@@ -44,3 +44,33 @@
       .catch(function () {});
   }, 3000);
 })();
+// ---- Issue pages (ui/issues) ----
+(function () {
+  "use strict";
+  // Records Content-Security-Policy violations, for the browser tests and for anyone
+  // looking: <html data-csp-violations="N" data-csp-last="directive blocked-uri">.
+  document.addEventListener("securitypolicyviolation", function (e) {
+    var root = document.documentElement;
+    root.dataset.cspViolations = String(Number(root.dataset.cspViolations || 0) + 1);
+    root.dataset.cspLast = e.violatedDirective + " " + e.blockedURI;
+  });
+  // A submit button may ask for confirmation too: <button data-confirm="Really?">.
+  document.addEventListener("submit", function (e) {
+    var button = e.submitter;
+    var message = button && button.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) e.preventDefault();
+  });
+  // <input type="checkbox" data-check-all="class"> toggles every checkbox of that class.
+  document.addEventListener("change", function (e) {
+    var name = e.target.getAttribute && e.target.getAttribute("data-check-all");
+    if (!name) return;
+    document.querySelectorAll("input[type=checkbox]." + name).forEach(function (box) {
+      box.checked = e.target.checked;
+    });
+  });
+  // Filters apply when changed.
+  document.addEventListener("change", function (e) {
+    var form = e.target.closest && e.target.closest("form.issue-filters");
+    if (form && e.target.tagName === "SELECT" && !e.target.multiple) form.submit();
+  });
+})();

@@ -10,6 +10,7 @@
 mod assets;
 mod auth;
 mod home;
+mod issues;
 mod onboarding;
 mod profile;
 mod settings;
@@ -38,6 +39,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(onboarding::routes())
         .merge(settings::routes())
         .merge(profile::routes())
+        .merge(issues::routes())
 }
 
 /// What every page's frame shows.
