@@ -6,6 +6,7 @@
 //! Write a black-box test once as `async fn name(app: TestApp)` and instantiate it
 //! for both backends with [`app_tests!`].
 
+pub mod browser;
 pub mod smtp;
 
 use std::sync::Arc;

@@ -6,4 +6,5 @@ mod health;
 mod ingest;
 mod issues;
 mod sdk;
+mod ui;
 mod ui_settings;

@@ -1,0 +1,235 @@
+//! The web UI's issue pages in a real headless Chromium (see `faultline_testing::browser`):
+//! logging in through the login form, the issue list with search and bulk triage, the
+//! issue detail with its event, and no Content-Security-Policy problems on any page.
+//! Events go in through the ingest endpoint and are digested by the real workers.
+
+use std::time::Duration;
+
+use faultline_store::{issue_status, Issue, ProjectId, Role};
+use faultline_testing::browser::Browser;
+use faultline_testing::{app_tests, TestApp, TestProject};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+const PASSWORD: &str = "a long password";
+
+fn envelope(event: &Value, event_id: Uuid) -> Vec<u8> {
+    let header =
+        json!({"event_id": event_id.simple().to_string(), "sent_at": faultline_store::Timestamp::now().to_rfc3339()});
+    let payload = serde_json::to_vec(event).unwrap();
+    let mut out = serde_json::to_vec(&header).unwrap();
+    out.push(b'\n');
+    out.extend(format!("{{\"type\":\"event\",\"length\":{}}}\n", payload.len()).into_bytes());
+    out.extend(payload);
+    out.push(b'\n');
+    out
+}
+
+async fn send(app: &TestApp, p: &TestProject, mut event: Value) {
+    let id = Uuid::new_v4();
+    event["event_id"] = json!(id.simple().to_string());
+    let res = app
+        .http
+        .post(format!("{}?sentry_key={}", app.envelope_url(p), p.key))
+        .header("content-type", "application/x-sentry-envelope")
+        .body(envelope(&event, id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+}
+
+fn value_error(user: &str) -> Value {
+    let now = faultline_store::Timestamp::now().micros() as f64 / 1e6;
+    json!({
+        "platform": "python", "level": "error", "environment": "production", "release": "1.0",
+        "user": {"id": user, "email": format!("user{user}@example.com")}, "tags": {"customer": "big corp"},
+        "exception": {"values": [{"type": "ValueError", "value": "bad input",
+            "mechanism": {"type": "generic", "handled": false},
+            "stacktrace": {"frames": [
+                {"function": "handle", "module": "django.core", "filename": "django/core/handlers.py", "lineno": 5, "in_app": false},
+                {"function": "index", "module": "app.views", "filename": "app/views.py", "lineno": 10, "in_app": true,
+                 "context_line": "    raise ValueError('bad input')", "pre_context": ["def index(request):"],
+                 "post_context": [""], "vars": {"request": "<WSGIRequest: GET '/'>"}}
+            ]}}]},
+        "breadcrumbs": {"values": [
+            {"timestamp": now - 2.0, "category": "http", "message": "GET https://api.example.com/users"},
+            {"timestamp": now - 1.0, "category": "query", "message": "SELECT * FROM users"}
+        ]},
+        "request": {"url": "https://shop.example.com/checkout", "method": "POST",
+            "headers": {"User-Agent": "Mozilla/5.0"}, "query_string": "step=2"},
+        "contexts": {"os": {"name": "Linux", "version": "6.1"}, "runtime": {"name": "CPython", "version": "3.12"}},
+        "extra": {"cart_items": 3},
+    })
+}
+
+fn key_error() -> Value {
+    json!({
+        "platform": "python", "level": "warning", "environment": "staging",
+        "exception": {"values": [{"type": "KeyError", "value": "'user'",
+            "stacktrace": {"frames": [{"function": "load", "module": "app.models", "filename": "app/models.py",
+                "lineno": 20, "in_app": true, "context_line": "    return cache[key]"}]}}]}
+    })
+}
+
+fn message(text: &str) -> Value {
+    json!({"platform": "python", "level": "info", "message": text, "environment": "production"})
+}
+
+/// Project `web` of `acme` with three issues (ValueError ×2, KeyError, an info
+/// message), and an owner of `acme` who can log in. The first user of a server is a
+/// superuser, so someone else registers first.
+async fn seed(app: &TestApp) -> (TestProject, Vec<Issue>) {
+    let p = app.create_project("acme", "web").await;
+    send(app, &p, value_error("1")).await;
+    send(app, &p, value_error("2")).await;
+    send(app, &p, key_error()).await;
+    send(app, &p, message("Cache warmed")).await;
+    app.wait_for_digest(Duration::from_secs(30)).await;
+    let store = &app.store;
+    faultline_domain::accounts::register(store, true, "admin@example.com", PASSWORD, "Admin").await.unwrap();
+    let user = faultline_domain::accounts::register(store, true, "ada@example.com", PASSWORD, "Ada").await.unwrap();
+    let org = store.organization_by_slug("acme").await.unwrap().unwrap();
+    store.add_member(org.id, user.id, Role::Owner).await.unwrap();
+    let issues = store.project_issues(ProjectId(p.id), 10).await.unwrap();
+    assert_eq!(issues.len(), 3);
+    (p, issues)
+}
+
+fn issue<'a>(issues: &'a [Issue], title_start: &str) -> &'a Issue {
+    issues.iter().find(|i| i.title.starts_with(title_start)).unwrap()
+}
+
+async fn assert_csp_clean(browser: &Browser, page: &str) {
+    let problems = browser.csp_problems().await;
+    assert!(problems.is_empty(), "{page}: {problems:#?}");
+}
+
+async fn rows(browser: &Browser) -> usize {
+    browser.find_all("tr.issue-row").await.len()
+}
+
+async fn ui_issue_list_search_and_bulk_triage(app: TestApp) {
+    let (_, issues) = seed(&app).await;
+    let Some(browser) = Browser::start().await else { return };
+    // An anonymous visit goes to the login form, and back after it.
+    browser.open(&app, "/acme/issues").await;
+    assert!(browser.path().await.starts_with("/login"), "{}", browser.path().await);
+    browser.login(&app, "ada@example.com", PASSWORD).await;
+    assert_eq!(browser.path().await, "/acme/issues");
+    assert_csp_clean(&browser, "issue list").await;
+    assert_eq!(browser.text("#hits").await, "3");
+    assert_eq!(rows(&browser).await, 3);
+    assert_eq!(browser.find_all("svg.spark rect").await.len(), 3 * 24);
+    let list = browser.text("table.issues").await;
+    assert!(list.contains("ValueError: bad input") && list.contains("Cache warmed"), "{list}");
+    assert!(list.contains("WEB-"), "{list}");
+
+    // Search narrows the list.
+    let search = browser.find("#f-query").await;
+    search.clear().await.unwrap();
+    search.send_keys("level:error").await.unwrap();
+    browser.find("form.issue-filters button[type=submit]").await.click().await.unwrap();
+    browser.wait_until(|p| p.contains("level%3Aerror"), "the search").await;
+    assert_eq!(browser.text("#hits").await, "1");
+    assert_eq!(rows(&browser).await, 1);
+    assert!(browser.text("table.issues").await.contains("ValueError"));
+    assert_csp_clean(&browser, "searched list").await;
+
+    // Bulk resolve of two checked rows.
+    browser.open(&app, "/acme/issues").await;
+    let key = issue(&issues, "KeyError");
+    let info = issue(&issues, "Cache warmed");
+    for i in [key, info] {
+        browser.find(&format!("tr[data-issue-id='{}'] input.issue-check", i.id)).await.click().await.unwrap();
+    }
+    browser.find("button[name=action][value=resolve]").await.click().await.unwrap();
+    browser.wait_for("#hits", |t| t == "1").await;
+    assert_eq!(browser.path().await, "/acme/issues");
+    for i in [key, info] {
+        assert_eq!(app.store.issue(i.id).await.unwrap().status, issue_status::RESOLVED, "{}", i.title);
+    }
+    let value = issue(&issues, "ValueError");
+    assert_eq!(app.store.issue(value.id).await.unwrap().status, issue_status::UNRESOLVED);
+
+    // The resolved ones are marked as such when listed.
+    browser.open(&app, "/acme/issues?query=is%3Aresolved").await;
+    assert_eq!(rows(&browser).await, 2);
+    assert_eq!(browser.find_all(".badge-resolved").await.len(), 2);
+
+    // "Select all matching" applies to the whole filter, not just checked rows.
+    browser.open(&app, "/acme/issues?query=is%3Aresolved").await;
+    browser.find("#select-all-matching").await.click().await.unwrap();
+    browser.find("button[name=action][value=unresolve]").await.click().await.unwrap();
+    browser.wait_for("#no-issues", |_| true).await;
+    assert_eq!(app.store.issue(key.id).await.unwrap().status, issue_status::UNRESOLVED);
+    assert_eq!(app.store.issue(info.id).await.unwrap().status, issue_status::UNRESOLVED);
+    assert_csp_clean(&browser, "empty list").await;
+
+    // Another organization's pages are not found.
+    app.create_project("other", "secret").await;
+    browser.open(&app, "/other/issues").await;
+    assert!(browser.find_all("#hits, #no-projects").await.is_empty());
+    browser.quit().await;
+}
+
+async fn ui_issue_detail_shows_the_event(app: TestApp) {
+    let (_, issues) = seed(&app).await;
+    let value = issue(&issues, "ValueError");
+    let Some(browser) = Browser::start().await else { return };
+    browser.login(&app, "ada@example.com", PASSWORD).await;
+    browser.open(&app, &format!("/acme/issues/{}", value.id)).await;
+    assert_csp_clean(&browser, "issue detail").await;
+    assert_eq!(browser.text("#issue-title").await, "ValueError");
+    assert_eq!(browser.text("#issue-status").await, "unresolved");
+
+    // Exception: in-app frame open with its source and variables, library frame folded.
+    let exception = browser.text("#exception").await;
+    assert!(exception.contains("ValueError") && exception.contains("bad input"), "{exception}");
+    assert_eq!(browser.text(".frame.in-app .frame-function").await, "index");
+    assert!(browser.text(".frame.in-app tr.current").await.contains("raise ValueError('bad input')"));
+    assert!(browser.text(".frame.in-app table.vars").await.contains("WSGIRequest"));
+    let library = browser.find(".frame.library details").await;
+    assert_eq!(library.attr("open").await.unwrap(), None, "library frames are collapsed");
+    // Newest first by default; the flip shows the oldest frame first.
+    assert_eq!(browser.texts(".frame-function").await, ["index", "handle"]);
+    browser.find("#order-flip").await.click().await.unwrap();
+    browser.wait_until(|p| p.contains("order=oldest"), "the order flip").await;
+    assert_eq!(browser.texts(".frame-function").await, ["handle", "index"]);
+
+    // Tags with percentages, linking to the filtered list.
+    let tags = browser.text("#tags").await;
+    assert!(tags.contains("customer") && tags.contains("big corp") && tags.contains("100%"), "{tags}");
+    // Breadcrumbs with a category filter; request, contexts, user.
+    assert_eq!(browser.find_all("tr.crumb").await.len(), 2);
+    browser.find(".crumb-filter a:nth-child(3)").await.click().await.unwrap();
+    browser.wait_until(|p| p.contains("crumbs=query"), "the breadcrumb filter").await;
+    assert_eq!(browser.find_all("tr.crumb").await.len(), 1);
+    assert!(browser.text("tr.crumb").await.contains("SELECT * FROM users"));
+    assert!(browser.text("#request").await.contains("POST https://shop.example.com/checkout"));
+    let contexts = browser.text("#contexts").await;
+    assert!(contexts.contains("CPython") && contexts.contains("Linux"), "{contexts}");
+    assert!(browser.text("#user").await.contains("@example.com"));
+    assert_csp_clean(&browser, "filtered detail").await;
+
+    // Event navigation: there are two events; the latest has an older one.
+    browser.open(&app, &format!("/acme/issues/{}", value.id)).await;
+    let latest = browser.text("#event-id").await;
+    browser.find("#older").await.click().await.unwrap();
+    browser.wait_until(|p| p.contains("/events/"), "the older event").await;
+    assert_ne!(browser.text("#event-id").await, latest);
+    assert!(browser.find_all("#newer").await.len() == 1);
+
+    // Comment, then resolve through the status form.
+    browser.open(&app, &format!("/acme/issues/{}", value.id)).await;
+    browser.find("#comment-text").await.send_keys("Looking into it").await.unwrap();
+    browser.find("#comments button[type=submit]").await.click().await.unwrap();
+    browser.wait_for("#comments .comment-text", |t| t == "Looking into it").await;
+    browser.find("#resolve").await.click().await.unwrap();
+    browser.wait_for("#issue-status", |t| t == "resolved").await;
+    assert_eq!(app.store.issue(value.id).await.unwrap().status, issue_status::RESOLVED);
+    assert_csp_clean(&browser, "resolved detail").await;
+    browser.quit().await;
+}
+
+app_tests!(ui_issue_list_search_and_bulk_triage, ui_issue_detail_shows_the_event);
