@@ -90,8 +90,9 @@ fn transport(url: &str) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn urls() {
+    // The SMTP transports start their connection pool on the Tokio runtime.
+    #[tokio::test]
+    async fn urls() {
         assert!(transport("smtp://127.0.0.1:2525").is_ok());
         assert!(transport("smtp+tls://user:p%40ss@mail.example.com").is_ok());
         assert!(transport("smtps://mail.example.com:465").is_ok());
