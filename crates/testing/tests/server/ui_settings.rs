@@ -321,7 +321,10 @@ async fn keys_tokens_and_profile(app: TestApp) {
     let page = b.get("/profile").await;
     assert_eq!(page.status, 200);
     page.assert_csp();
-    assert!(page.body.contains("owner@example.com"));
+    assert!(page.body.contains("owner@example.com") && page.body.contains("Not verified yet"));
+    let page = b.submit("/profile", "/profile/resend-confirmation", &[]).await;
+    assert_eq!(page.status, 303);
+    assert_eq!(page.location(), "/profile?done=confirmation-sent");
     let page = b.submit("/profile", "/profile", &[("name", "Olive Owner"), ("theme", "dark")]).await;
     assert_eq!(page.status, 303);
     let page = b.get("/profile?done=profile-saved").await;

@@ -21,6 +21,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/profile", get(profile_page).post(update_profile))
         .route("/profile/password", post(change_password))
+        .route("/profile/resend-confirmation", post(resend_confirmation))
         .route("/profile/notifications", post(set_notifications))
         .route("/profile/tokens", post(create_token))
         .route("/profile/tokens/{id}/delete", post(delete_token))
@@ -185,6 +186,18 @@ async fn update_profile(
         )
         .await?;
     Ok(done(&state, "/profile", "profile-saved"))
+}
+
+async fn resend_confirmation(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ApiError> {
+    check_csrf(&viewer, &form.csrfmiddlewaretoken)?;
+    if !viewer.user.email_verified {
+        crate::api::accounts::send_confirmation(&state, &viewer.user).await?;
+    }
+    Ok(done(&state, "/profile", "confirmation-sent"))
 }
 
 #[derive(Debug, Deserialize)]

@@ -92,6 +92,7 @@ impl Done {
             "team-saved" => "Team saved.",
             "profile-saved" => "Profile saved.",
             "password-changed" => "Password changed.",
+            "confirmation-sent" => "A confirmation email is on its way.",
             "notifications-saved" => "Notification settings saved.",
             "token-deleted" => "Token deleted.",
             _ => return None,
