@@ -145,7 +145,8 @@ async fn ui_issue_list_search_and_bulk_triage(app: TestApp) {
     }
     browser.find("button[name=action][value=resolve]").await.click().await.unwrap();
     browser.wait_for("#hits", |t| t == "1").await;
-    assert_eq!(browser.path().await, "/acme/issues");
+    assert_eq!(browser.path().await, "/acme/issues?query=is%3Aunresolved&notice=resolved");
+    assert_eq!(browser.text("#notice").await, "The issues are marked resolved.");
     for i in [key, info] {
         assert_eq!(app.store.issue(i.id).await.unwrap().status, issue_status::RESOLVED, "{}", i.title);
     }
@@ -232,4 +233,136 @@ async fn ui_issue_detail_shows_the_event(app: TestApp) {
     browser.quit().await;
 }
 
-app_tests!(ui_issue_list_search_and_bulk_triage, ui_issue_detail_shows_the_event);
+/// A logged-in HTTP client without JavaScript: the session cookie and its CSRF token.
+struct Session {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+impl Session {
+    async fn login(app: &TestApp, email: &str) -> Session {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let origin = app.base_url.trim_end_matches(app.config.http.base_path.as_str()).to_string();
+        let res = http
+            .post(app.url("/login"))
+            .header("origin", origin)
+            .form(&[("email", email), ("password", PASSWORD), ("next", "/")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+        let mut cookies = Vec::new();
+        let mut csrf = String::new();
+        for value in res.headers().get_all("set-cookie") {
+            let pair = value.to_str().unwrap().split(';').next().unwrap().to_string();
+            if let Some(token) = pair.strip_prefix("csrftoken=") {
+                csrf = token.to_string();
+            }
+            cookies.push(pair);
+        }
+        assert!(!csrf.is_empty(), "no CSRF cookie");
+        Session { http, base: app.base_url.clone(), cookie: cookies.join("; "), csrf }
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let res = self.http.get(format!("{}{path}", self.base)).header("cookie", &self.cookie).send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
+    /// Posts a form (with the CSRF token unless `csrf` is false); the status and the
+    /// redirect location.
+    async fn post(&self, path: &str, fields: &[(&str, String)], csrf: bool) -> (u16, String) {
+        let mut form: Vec<(&str, String)> = fields.to_vec();
+        if csrf {
+            form.push(("csrfmiddlewaretoken", self.csrf.clone()));
+        }
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
+        (res.status().as_u16(), location)
+    }
+}
+
+async fn ui_issue_pages_check_access_and_csrf(app: TestApp) {
+    let (_, issues) = seed(&app).await;
+    let other = app.create_project("other", "secret").await;
+    send(&app, &other, key_error()).await;
+    app.wait_for_digest(Duration::from_secs(30)).await;
+    let foreign = app.store.project_issues(ProjectId(other.id), 10).await.unwrap().remove(0);
+    let value = issue(&issues, "ValueError");
+    let key = issue(&issues, "KeyError");
+
+    // Anonymous: to the login form, coming back afterwards.
+    let anonymous = app.http.get(app.url("/acme/issues")).send().await.unwrap();
+    assert!(anonymous.url().path().ends_with("/login"), "{}", anonymous.url());
+    assert!(anonymous.url().query().unwrap_or_default().contains("next=%2Facme%2Fissues"));
+
+    let ada = Session::login(&app, "ada@example.com").await;
+    assert_eq!(ada.get("/acme/issues").await.0, 200);
+    // Another organization's list, issues and events are not found, also through
+    // this organization's URLs.
+    for path in [
+        "/other/issues".to_string(),
+        format!("/other/issues/{}", foreign.id),
+        format!("/acme/issues/{}", foreign.id),
+        format!("/acme/issues/{}/events/latest", foreign.id),
+        format!("/acme/issues/{}/events/{}", value.id, Uuid::new_v4().simple()),
+        "/acme/issues/999999".to_string(),
+    ] {
+        assert_eq!(ada.get(&path).await.0, 404, "{path}");
+    }
+    let resolve = [("status", "resolved".to_string())];
+    assert_eq!(ada.post(&format!("/acme/issues/{}/status", foreign.id), &resolve, true).await.0, 404);
+    assert_eq!(ada.post(&format!("/other/issues/{}/delete", foreign.id), &[], true).await.0, 404);
+    let bulk = [("action", "resolve".to_string()), ("id", foreign.id.to_string())];
+    assert_eq!(ada.post("/acme/issues/bulk", &bulk, true).await.0, 303);
+    assert_eq!(app.store.issue(foreign.id).await.unwrap().status, issue_status::UNRESOLVED);
+
+    // Forms without the session's CSRF token are refused.
+    let path = format!("/acme/issues/{}/status", value.id);
+    assert_eq!(ada.post(&path, &resolve, false).await.0, 403);
+    assert_eq!(
+        ada.post("/acme/issues/bulk", &[("action", "resolve".into()), ("id", value.id.to_string())], false).await.0,
+        403
+    );
+    assert_eq!(app.store.issue(value.id).await.unwrap().status, issue_status::UNRESOLVED);
+    let (status, location) = ada.post(&path, &resolve, true).await;
+    assert_eq!((status, location.as_str()), (303, format!("/acme/issues/{}", value.id).as_str()));
+    assert_eq!(app.store.issue(value.id).await.unwrap().status, issue_status::RESOLVED);
+
+    // A bad search is explained on the page.
+    let (status, body) = ada.get("/acme/issues?query=is%3Asleepy").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("id=\"search-error\""), "{body}");
+
+    // Merge: refused for one issue, done for two of the same project.
+    let back = ("back", "/acme/issues?query=".to_string());
+    let merge = |ids: &[&Issue]| {
+        let mut f = vec![("action", "merge".to_string()), back.clone()];
+        f.extend(ids.iter().map(|i| ("id", i.id.to_string())));
+        f
+    };
+    let (_, location) = ada.post("/acme/issues/bulk", &merge(&[key]), true).await;
+    assert!(location.ends_with("notice=merge-few"), "{location}");
+    let (_, location) = ada.post("/acme/issues/bulk", &merge(&[key, value]), true).await;
+    assert!(location.ends_with("notice=merged"), "{location}");
+    assert_eq!(app.store.project_issues(key.project_id, 10).await.unwrap().len(), 2);
+    let (_, body) = ada.get(&location).await;
+    assert!(body.contains("The issues are merged into one."));
+
+    // Delete from the detail page.
+    let info = issue(&issues, "Cache warmed");
+    let (status, location) = ada.post(&format!("/acme/issues/{}/delete", info.id), &[], true).await;
+    assert_eq!((status, location.as_str()), (303, "/acme/issues"));
+    assert_eq!(app.store.project_issues(info.project_id, 10).await.unwrap().len(), 1);
+}
+
+app_tests!(ui_issue_list_search_and_bulk_triage, ui_issue_detail_shows_the_event, ui_issue_pages_check_access_and_csrf);

@@ -59,6 +59,13 @@ pub(crate) struct HashItem {
     pub last_seen: String,
 }
 
+/// An event tag, linking to the list of issues with it.
+pub(crate) struct TagChip {
+    pub key: String,
+    pub value: String,
+    pub link: String,
+}
+
 pub(crate) struct CrumbFilter {
     pub label: String,
     pub link: String,
@@ -96,6 +103,7 @@ struct DetailPage {
     newest_first: bool,
     order_flip: String,
     crumb_filters: Vec<CrumbFilter>,
+    event_tags: Vec<TagChip>,
     comments: Vec<CommentItem>,
     hashes: Vec<HashItem>,
     reports: Vec<ReportItem>,
@@ -152,6 +160,19 @@ fn search_term(key: &str, value: &str) -> String {
     }
 }
 
+/// The project's unresolved issues with tag `key` = `value` (the environment tag
+/// sets the environment filter instead).
+fn list_link(base: &str, org: &str, project: i64, key: &str, value: &str) -> String {
+    let mut pairs = vec![("project".to_string(), project.to_string())];
+    if key == "environment" {
+        pairs.push(("environment".into(), value.into()));
+        pairs.push(("query".into(), "is:unresolved".into()));
+    } else {
+        pairs.push(("query".into(), format!("is:unresolved {}", search_term(key, value))));
+    }
+    format!("{base}/{org}/issues?{}", query_string(&pairs))
+}
+
 async fn render(
     state: &AppState,
     viewer: &Viewer,
@@ -184,13 +205,7 @@ async fn render(
                     value: v.value.clone(),
                     count: v.times_seen,
                     percent: if t.total_values > 0 { v.times_seen * 100 / t.total_values } else { 0 },
-                    link: format!(
-                        "{base}/{org}/issues?{}",
-                        query_string(&[
-                            ("project".into(), project.id.0.to_string()),
-                            ("query".into(), format!("is:unresolved {}", search_term(&t.key, &v.value))),
-                        ])
-                    ),
+                    link: list_link(base, &org, project.id.0, &t.key, &v.value),
                 })
                 .collect(),
             key: t.key,
@@ -238,6 +253,7 @@ async fn render(
         newest_first,
         order_flip: String::new(),
         crumb_filters: Vec::new(),
+        event_tags: Vec::new(),
         comments: store
             .issue_comments(issue.id, 0, 200)
             .await?
@@ -308,6 +324,15 @@ async fn render(
             });
         }
         out.crumb_filters = filters;
+        out.event_tags = shown
+            .tags
+            .iter()
+            .map(|(key, value)| TagChip {
+                link: list_link(base, &out.org, project.id.0, key, value),
+                key: key.clone(),
+                value: value.clone(),
+            })
+            .collect();
         out.event_id = Some(event_id);
         out.event = Some(shown);
     }
@@ -316,7 +341,9 @@ async fn render(
 
 #[derive(Deserialize)]
 struct StatusForm {
+    #[serde(default)]
     csrfmiddlewaretoken: String,
+    #[serde(default)]
     status: String,
 }
 
@@ -338,6 +365,7 @@ async fn set_status(
 
 #[derive(Deserialize)]
 struct CsrfForm {
+    #[serde(default)]
     csrfmiddlewaretoken: String,
 }
 
@@ -356,7 +384,9 @@ async fn delete(
 
 #[derive(Deserialize)]
 struct CommentForm {
+    #[serde(default)]
     csrfmiddlewaretoken: String,
+    #[serde(default)]
     text: String,
 }
 

@@ -137,6 +137,8 @@ struct ListPage {
     start: String,
     end: String,
     error: Option<String>,
+    /// After a bulk change: what happened, and whether it was refused.
+    notice: Option<Notice>,
     issues: Vec<IssueItem>,
     hits: i64,
     first_row: i64,
@@ -165,6 +167,8 @@ async fn list_page(
     let chrome = Chrome::for_viewer(&state, &viewer, Some(&access.org.slug)).await?;
     let store = &state.store;
     let mut params = Pairs::parse(uri.query().unwrap_or_default().as_bytes());
+    let notice = params.first("notice").and_then(notice_text);
+    params.0.retain(|(k, _)| k != "notice");
     if params.first("query").is_none() {
         params.0.push(("query".into(), "is:unresolved".into()));
     }
@@ -193,18 +197,33 @@ async fn list_page(
         value: name,
     }));
     let period = params.first("statsPeriod").unwrap_or_default().to_string();
-    let periods = [("", "Any time"), ("24h", "Last 24 hours"), ("14d", "Last 14 days"), ("90d", "Last 90 days")]
-        .iter()
-        .map(|(v, l)| Choice { value: (*v).into(), label: (*l).into(), selected: period == *v })
-        .collect();
+    let periods = [
+        ("", "All time"),
+        ("1h", "Last hour"),
+        ("24h", "Last 24 hours"),
+        ("7d", "Last 7 days"),
+        ("14d", "Last 14 days"),
+        ("30d", "Last 30 days"),
+        ("90d", "Last 90 days"),
+    ]
+    .iter()
+    .map(|(v, l)| Choice { value: (*v).into(), label: (*l).into(), selected: period == *v })
+    .collect();
     let sort_name = params.non_empty("sort").unwrap_or("date").to_string();
-    let sorts = [("date", "Last seen"), ("new", "First seen"), ("freq", "Events"), ("priority", "Priority")]
-        .iter()
-        .map(|(v, l)| Choice { value: (*v).into(), label: (*l).into(), selected: sort_name == *v })
-        .collect();
+    let sorts = [
+        ("date", "Last seen"),
+        ("new", "First seen"),
+        ("freq", "Most frequent"),
+        ("count", "Least frequent"),
+        ("priority", "Highest priority"),
+        ("+priority", "Lowest priority"),
+    ]
+    .iter()
+    .map(|(v, l)| Choice { value: (*v).into(), label: (*l).into(), selected: sort_name == *v })
+    .collect();
 
-    // Nested below the base path, the original URI carries it.
-    let here = uri.path_and_query().map_or_else(|| "/".to_string(), |p| p.as_str().to_string());
+    // Nested below the base path, the original URI's path carries it.
+    let here = format!("{}?{}", uri.path(), query_string(&pairs));
     let filter_fields: Vec<(String, String)> =
         pairs.iter().filter(|(k, v)| FILTER_KEYS.contains(&k.as_str()) && !v.is_empty()).cloned().collect();
     let mut out = ListPage {
@@ -219,6 +238,7 @@ async fn list_page(
         start: params.first("start").unwrap_or_default().to_string(),
         end: params.first("end").unwrap_or_default().to_string(),
         error: None,
+        notice,
         issues: Vec::new(),
         hits: 0,
         first_row: 0,
@@ -315,44 +335,92 @@ async fn bulk(
         form.iter().filter(|(k, _)| k == "id").cloned().collect()
     };
     let back = local_next(&state, field("back"));
-    if !all && selection.is_empty() {
-        return Ok(Redirect::to(&back).into_response());
-    }
-    let filter = issue_filter(&Pairs(selection), access.org.id, viewer.user.id).map_err(ApiError::bad_request)?;
+    let outcome = if !all && selection.is_empty() {
+        "none"
+    } else {
+        let filter = issue_filter(&Pairs(selection), access.org.id, viewer.user.id).map_err(ApiError::bad_request)?;
+        apply(&state, &access, action, all, &filter).await?
+    };
+    Ok(Redirect::to(&with_notice(&back, outcome)).into_response())
+}
+
+/// Applies a bulk `action` to the issues `filter` matches; the notice code.
+async fn apply(
+    state: &AppState,
+    access: &OrgAccess,
+    action: &str,
+    all: bool,
+    filter: &faultline_store::IssueFilter,
+) -> Result<&'static str, ApiError> {
     let store = &state.store;
-    let matched = store.matching_issues(&filter).await?;
+    let scope = match action {
+        "delete" => Scope::EventAdmin,
+        _ => Scope::EventWrite,
+    };
+    access.require(scope)?;
+    let matched = store.matching_issues(filter).await?;
     let ids: Vec<IssueId> = matched.iter().map(|m| m.0).collect();
-    match action {
-        "resolve" | "unresolve" | "ignore" => {
-            access.require(Scope::EventWrite)?;
-            let status = match action {
-                "resolve" => "resolved",
-                "ignore" => "ignored",
-                _ => "unresolved",
-            };
-            let status = faultline_store::status_number(status).ok_or_else(ApiError::not_found)?;
-            store.set_issues_status(&ids, status).await?;
+    let status = |name: &str| faultline_store::status_number(name).ok_or_else(ApiError::not_found);
+    Ok(match action {
+        "resolve" => {
+            store.set_issues_status(&ids, status("resolved")?).await?;
+            "resolved"
         }
+        "unresolve" => {
+            store.set_issues_status(&ids, status("unresolved")?).await?;
+            "unresolved"
+        }
+        "ignore" => {
+            store.set_issues_status(&ids, status("ignored")?).await?;
+            "ignored"
+        }
+        "merge" if all => "merge-all",
+        "merge" if matched.len() < 2 => "merge-few",
+        "merge" if matched.iter().map(|m| m.1).collect::<BTreeSet<_>>().len() > 1 => "merge-projects",
         "merge" => {
-            access.require(Scope::EventWrite)?;
-            if matched.len() < 2 {
-                return Err(ApiError::bad_request("Select at least two issues to merge."));
-            }
-            let projects: BTreeSet<_> = matched.iter().map(|m| m.1).collect();
-            if projects.len() > 1 {
-                return Err(ApiError::bad_request("Merging issues of different projects is not supported."));
-            }
             // The highest id survives, as in GlitchTip (and the API).
             let parent = ids.iter().copied().max().ok_or_else(ApiError::not_found)?;
             let children: Vec<IssueId> = ids.iter().copied().filter(|i| *i != parent).collect();
             store.move_comments(&children, parent).await?;
             store.merge_issues(parent, &children).await?;
+            "merged"
         }
         "delete" => {
-            access.require(Scope::EventAdmin)?;
             store.delete_issues(&ids).await?;
+            "deleted"
         }
         _ => return Err(ApiError::bad_request("Choose an action.")),
-    }
-    Ok(Redirect::to(&back).into_response())
+    })
+}
+
+/// `url` with `notice=code` (replacing any notice it had).
+fn with_notice(url: &str, code: &str) -> String {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut pairs: Vec<(String, String)> = Pairs::parse(query.as_bytes()).0;
+    pairs.retain(|(k, _)| k != "notice");
+    pairs.push(("notice".into(), code.into()));
+    format!("{path}?{}", query_string(&pairs))
+}
+
+/// A message after a bulk change.
+pub(crate) struct Notice {
+    pub text: &'static str,
+    pub refused: bool,
+}
+
+/// What a notice code says.
+fn notice_text(code: &str) -> Option<Notice> {
+    let (text, refused) = match code {
+        "resolved" => ("The issues are marked resolved.", false),
+        "unresolved" => ("The issues are marked unresolved.", false),
+        "ignored" => ("The issues are marked ignored.", false),
+        "merged" => ("The issues are merged into one.", false),
+        "deleted" => ("The issues are deleted.", false),
+        "none" => ("Select issues first.", true),
+        "merge-all" => ("Merge works on checked issues, not on all matching issues.", true),
+        "merge-few" => ("Select at least two issues to merge.", true),
+        "merge-projects" => ("Only issues of the same project can be merged.", true),
+        _ => return None,
+    };
+    Some(Notice { text, refused })
 }
