@@ -290,7 +290,11 @@ mod tests {
         let scopes = Scopes::parse_list("project:read, event:write org:read").unwrap();
         assert_eq!(scopes.to_token_bits(), 1 | (1 << 8) | (1 << 10));
         assert_eq!(Scopes::from_token_bits(scopes.to_token_bits()), scopes);
-        assert_eq!(Scopes::from_token_bits(i64::from(u32::MAX)).names().len(), 16, "org:integrations is not a token bit");
+        assert_eq!(
+            Scopes::from_token_bits(i64::from(u32::MAX)).names().len(),
+            16,
+            "org:integrations is not a token bit"
+        );
         assert!(Scopes::parse_list("project:read,nope").is_err());
         assert_eq!(scopes.names(), ["project:read", "event:write", "org:read"]);
     }

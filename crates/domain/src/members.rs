@@ -104,6 +104,7 @@ pub async fn remove(store: &Store, access: &OrgAccess, caller: &User, member: &M
 
 /// Makes a member an owner (owners only).
 pub async fn transfer_ownership(store: &Store, access: &OrgAccess, member: &MemberRow) -> Result<(), DomainError> {
+    access.require(crate::access::Scope::OrgAdmin)?;
     if access.role() < Role::Owner {
         return Err(DomainError::Forbidden("Only owners can transfer ownership.".into()));
     }

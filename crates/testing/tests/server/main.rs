@@ -1,6 +1,7 @@
 //! Black-box HTTP tests against the real server, on both backends.
 
 mod api;
+mod authz;
 mod digest;
 mod health;
 mod ingest;

@@ -16,7 +16,9 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
+
+use crate::api::Json;
 use faultline_domain::{accounts, mail, DomainError};
 use faultline_store::{hash_secret, User};
 use serde::Deserialize;

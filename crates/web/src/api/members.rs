@@ -1,8 +1,8 @@
 //! Members, invitations and team membership.
 
+use crate::api::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use faultline_domain::access::Scope;
 use faultline_domain::{mail, members};
 use faultline_store::{MemberId, MemberRow, Role};

@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod auth;
 pub(crate) mod issues;
+mod json;
 pub(crate) mod members;
 mod organizations;
 pub mod pagination;
@@ -21,7 +22,7 @@ mod users;
 pub mod views;
 
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use faultline_domain::access::{org_access, OrgAccess};
 use faultline_store::Project;
 use utoipa::OpenApi;
@@ -29,6 +30,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use auth::{Auth, MaybeAuth};
+pub use json::Json;
 
 use crate::{ApiError, AppState};
 

@@ -1,8 +1,8 @@
 //! Organizations.
 
+use crate::api::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use faultline_domain::access::Scope;
 use serde::Deserialize;
 use serde_json::{json, Value};

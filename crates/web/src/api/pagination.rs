@@ -5,9 +5,9 @@
 //! Cursors look like Sentry's (`0:<offset>:<is_prev>`); clients treat them as
 //! opaque.
 
+use crate::api::Json;
 use axum::http::{HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 
 /// Pagination query parameters.

@@ -1,8 +1,8 @@
 //! Projects and their client keys.
 
+use crate::api::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use faultline_domain::access::Scope;
 use serde::Deserialize;
 use utoipa::ToSchema;

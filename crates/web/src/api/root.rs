@@ -1,7 +1,7 @@
 //! `GET /api/0/` (who am I) and `GET /api/settings/` (what this server allows).
 
+use crate::api::Json;
 use axum::extract::State;
-use axum::Json;
 use serde_json::{json, Value};
 
 use super::views::UserOut;

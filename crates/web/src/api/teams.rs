@@ -1,8 +1,8 @@
 //! Teams, their members and projects; environments; personal notification settings.
 
+use crate::api::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::Json;
 use faultline_domain::access::{OrgAccess, Scope};
 use faultline_domain::projects::slugify;
 use faultline_store::{ProjectId, Team};

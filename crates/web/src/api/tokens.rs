@@ -1,8 +1,8 @@
 //! The caller's API tokens.
 
+use crate::api::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use faultline_domain::access::Scopes;
 use faultline_store::ApiTokenId;
 use serde::Deserialize;

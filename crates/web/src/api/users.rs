@@ -1,7 +1,7 @@
 //! The caller's own user.
 
+use crate::api::Json;
 use axum::extract::{Path, State};
-use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;

@@ -1,9 +1,9 @@
 //! Comments on issues (only their author edits or deletes them) and user reports.
 
+use crate::api::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Json;
 use faultline_domain::access::Scope;
 use serde::Deserialize;
 use serde_json::Value;

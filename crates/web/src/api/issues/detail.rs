@@ -2,10 +2,10 @@
 
 use std::collections::HashMap;
 
+use crate::api::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Json;
 use faultline_domain::access::{OrgAccess, Scope};
 use faultline_store::{IssueId, IssueRow, Timestamp};
 use serde_json::{json, Map, Value};

@@ -2,10 +2,10 @@
 //! project's events, the stored JSON of one, and an issue's grouping hashes (list and
 //! unmerge).
 
+use crate::api::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
-use axum::Json;
 use faultline_domain::access::{OrgAccess, Scope};
 use faultline_store::{parse_event_id, EventRow, IssueRow};
 use serde_json::{json, Value};

@@ -3,10 +3,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::api::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::response::Response;
-use axum::Json;
 use faultline_domain::access::{OrgAccess, Scope};
 use faultline_store::{IssueId, IssueSort, Project, UserId};
 use serde::{Deserialize, Deserializer};

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::api::Json;
 use axum::extract::{OriginalUri, Path, State};
-use axum::Json;
 use chrono::SecondsFormat;
 use faultline_domain::access::Scope;
 use faultline_store::{IssueFilter, ProjectId, SearchFilter, SearchQuery, Timestamp};
