@@ -132,9 +132,9 @@ impl Browser {
         self.wait_until(|path| !path.starts_with("/login"), "the login to finish").await;
     }
 
-    /// Waits (up to 10 s) until the current path satisfies `done`.
+    /// Waits (up to 20 s) until the current path satisfies `done`.
     pub async fn wait_until(&self, done: impl Fn(&str) -> bool, what: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let path = self.path().await;
             if done(&path) {
@@ -145,10 +145,10 @@ impl Browser {
         }
     }
 
-    /// Waits (up to 10 s) until an element matches `selector` and its text satisfies
+    /// Waits (up to 20 s) until an element matches `selector` and its text satisfies
     /// `ok` (after a form post, the page has been replaced).
     pub async fn wait_for(&self, selector: &str, ok: impl Fn(&str) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(element) = self.find_all(selector).await.into_iter().next() {
                 if element.text().await.is_ok_and(|text| ok(&text)) {

@@ -343,6 +343,23 @@ async fn ui_issue_pages_check_access_and_csrf(app: TestApp) {
     assert_eq!(status, 200);
     assert!(body.contains("id=\"search-error\""), "{body}");
 
+    // Comments: add, and delete one's own only.
+    let comments = format!("/acme/issues/{}/comments", value.id);
+    assert_eq!(ada.post(&comments, &[("text", "Mine".into())], true).await.0, 303);
+    let admin = Session::login(&app, "admin@example.com").await;
+    assert_eq!(admin.post(&comments, &[("text", "Theirs".into())], true).await.0, 303);
+    assert_eq!(ada.post(&comments, &[("text", "  ".into())], true).await.0, 400);
+    let list = app.store.issue_comments(value.id, 0, 10).await.unwrap();
+    let id_of = |text: &str| list.iter().find(|c| c.text == text).unwrap().id;
+    let (_, page) = ada.get(&format!("/acme/issues/{}", value.id)).await;
+    assert!(page.contains(&format!("{comments}/{}/delete", id_of("Mine"))));
+    assert!(!page.contains(&format!("{comments}/{}/delete", id_of("Theirs"))));
+    assert_eq!(ada.post(&format!("{comments}/{}/delete", id_of("Theirs")), &[], true).await.0, 403);
+    assert_eq!(ada.post(&format!("{comments}/{}/delete", id_of("Mine")), &[], true).await.0, 303);
+    let left: Vec<String> =
+        app.store.issue_comments(value.id, 0, 10).await.unwrap().into_iter().map(|c| c.text).collect();
+    assert_eq!(left, ["Theirs"]);
+
     // Merge: refused for one issue, done for two of the same project.
     let back = ("back", "/acme/issues?query=".to_string());
     let merge = |ids: &[&Issue]| {

@@ -24,6 +24,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/{org}/issues/{id}/status", post(set_status))
         .route("/{org}/issues/{id}/delete", post(delete))
         .route("/{org}/issues/{id}/comments", post(comment))
+        .route("/{org}/issues/{id}/comments/{comment}/delete", post(delete_comment))
         .route("/{org}/issues/{id}/unmerge", post(unmerge))
 }
 
@@ -41,6 +42,9 @@ pub(crate) struct TagPanel {
 }
 
 pub(crate) struct CommentItem {
+    pub id: i64,
+    /// Written by the viewer, who may delete it.
+    pub own: bool,
     pub author: String,
     pub when: String,
     pub text: String,
@@ -259,6 +263,8 @@ async fn render(
             .await?
             .into_iter()
             .map(|c| CommentItem {
+                id: c.id,
+                own: c.user_id == Some(viewer.user.id),
                 author: c.user_name.filter(|n| !n.is_empty()).or(c.user_email).unwrap_or_else(|| "Someone".into()),
                 when: when(c.created_at),
                 text: c.text,
@@ -407,6 +413,25 @@ async fn comment(
         return Err(ApiError::bad_request("The comment is longer than 10,000 characters."));
     }
     state.store.add_comment(row.issue.id, viewer.user.id, text).await?;
+    Ok(Redirect::to(&format!("{}/{}/issues/{}#comments", state.config.http.base_path, access.org.slug, row.issue.id))
+        .into_response())
+}
+
+async fn delete_comment(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((org, id, comment)): Path<(String, String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ApiError> {
+    check_csrf(&viewer, &form.csrfmiddlewaretoken)?;
+    let (access, row) = issue_of(&state, &viewer, &org, &id).await?;
+    access.require(Scope::EventWrite)?;
+    let comment_id: i64 = comment.trim().parse().map_err(|_| ApiError::not_found())?;
+    let comment = state.store.comment(row.issue.id, comment_id).await?;
+    if comment.user_id != Some(viewer.user.id) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "Only the author can delete a comment."));
+    }
+    state.store.delete_comment(row.issue.id, comment.id).await?;
     Ok(Redirect::to(&format!("{}/{}/issues/{}#comments", state.config.http.base_path, access.org.slug, row.issue.id))
         .into_response())
 }
