@@ -544,3 +544,62 @@ async fn invitations_sqlite() {
 async fn invitations_postgres() {
     invitations(TestBackend::Postgres).await;
 }
+
+/// In a real headless Chromium: onboarding through the forms (platform radio grid),
+/// the project page flipping to "first event received" without a reload (app.js
+/// polls), and no Content-Security-Policy problems on any of these pages.
+async fn onboarding_in_chromium(app: TestApp) {
+    use faultline_testing::browser::Browser as Chromium;
+
+    let Some(browser) = Chromium::start().await else { return };
+    faultline_domain::accounts::register(&app.store, true, "first@example.com", "a long password", "First")
+        .await
+        .unwrap();
+    browser.login(&app, "first@example.com", "a long password").await;
+    let assert_clean = |problems: Vec<String>, page: &str| assert!(problems.is_empty(), "{page}: {problems:?}");
+
+    browser.open(&app, "/organizations/new").await;
+    assert_clean(browser.csp_problems().await, "new organization");
+    browser.find("#org-name").await.send_keys("Chromium Org").await.unwrap();
+    browser.find("form[action$='/organizations/new'] button[type=submit]").await.click().await.unwrap();
+    browser.wait_until(|p| p.starts_with("/chromium-org/settings/projects/new"), "the new project page").await;
+    assert_clean(browser.csp_problems().await, "new project");
+    browser.find("input[name=platform][value=node]").await.click().await.unwrap();
+    browser.find("#project-name").await.send_keys("Frontend").await.unwrap();
+    browser.find("form[action$='/settings/projects/new'] button[type=submit]").await.click().await.unwrap();
+    browser.wait_until(|p| p.starts_with("/chromium-org/settings/projects/frontend"), "the project page").await;
+    assert_clean(browser.csp_problems().await, "project");
+    let dsn = browser.find("#dsn").await.prop("value").await.unwrap().unwrap_or_default();
+    assert!(dsn.starts_with("http://") && dsn.ends_with("/1"), "{dsn}");
+    assert!(browser.text("details[open] summary").await.contains("Node.js"), "the chosen platform's snippet is open");
+    assert!(browser.text("#first-event").await.contains("Waiting for the first event"));
+
+    // An event arrives: the page notices by itself.
+    let org = app.store.organization_by_slug("chromium-org").await.unwrap().unwrap();
+    let project = app.store.project_by_slug(org.id, "frontend").await.unwrap().unwrap();
+    assert_eq!(project.platform.as_deref(), Some("node"));
+    let key = &app.store.project_keys(project.id).await.unwrap()[0];
+    let event = json!({"platform": "node", "level": "error", "message": "hello from node"});
+    let url = app.url(&format!("/api/{}/store/?sentry_key={}", project.id, key.public_key));
+    assert_eq!(app.http.post(url).json(&event).send().await.unwrap().status(), 200);
+    browser.wait_for("#first-event", |t| t.contains("First event received")).await;
+    let href = browser.find("#first-event a").await.attr("href").await.unwrap().unwrap_or_default();
+    assert_eq!(href, format!("/chromium-org/issues?project={}", project.id));
+
+    for page in [
+        "/chromium-org/projects",
+        "/chromium-org/settings",
+        "/chromium-org/settings/members",
+        "/chromium-org/settings/teams",
+        "/profile",
+    ] {
+        browser.open(&app, page).await;
+        assert_clean(browser.csp_problems().await, page);
+    }
+    browser.quit().await;
+}
+
+mod chromium {
+    use super::*;
+    app_tests!(onboarding_in_chromium);
+}
