@@ -27,6 +27,37 @@ const STRING_FIELDS: [&str; 14] = [
     "source_link",
 ];
 
+/// The frame fields of Sentry's event protocol: those of its event schema's `Frame`, plus
+/// Relay's `data`, `trust` and `source_link`, which the schema leaves out. Other keys
+/// (such as the .NET SDK's `instruction_offset`) are dropped, as Sentry drops them.
+const FRAME_FIELDS: [&str; 25] = [
+    "abs_path",
+    "addr_mode",
+    "colno",
+    "context_line",
+    "filename",
+    "function",
+    "function_id",
+    "image_addr",
+    "in_app",
+    "instruction_addr",
+    "lineno",
+    "lock",
+    "module",
+    "package",
+    "platform",
+    "post_context",
+    "pre_context",
+    "raw_function",
+    "stack_start",
+    "symbol",
+    "symbol_addr",
+    "vars",
+    "data",
+    "trust",
+    "source_link",
+];
+
 /// Normalizes a stack trace object in place (`path` names it in errors). Returns
 /// false when it is unusable (not an object, or no frames) and should be dropped.
 pub(crate) fn normalize(st: &mut Value, path: impl std::fmt::Display + Copy, errors: &mut Errors) -> bool {
@@ -80,6 +111,9 @@ pub(crate) fn normalize(st: &mut Value, path: impl std::fmt::Display + Copy, err
 fn normalize_frame(f: &mut Object, path: impl std::fmt::Display + Copy, i: usize, errors: &mut Errors) {
     if !normalize_frame_fast(f) {
         normalize_frame_general(f, path, i, errors);
+    }
+    if f.keys().any(|k| !FRAME_FIELDS.contains(&k.as_str())) {
+        f.retain(|k, _| FRAME_FIELDS.contains(&k.as_str()));
     }
 }
 
@@ -397,6 +431,13 @@ mod tests {
             assert!(!normalize_frame_fast(&mut f));
             assert_eq!(Value::Object(f), frame, "unchanged when not taken");
         }
+    }
+
+    #[test]
+    fn unknown_frame_fields_dropped() {
+        let st =
+            norm(json!({"frames": [{"function": "OnGet", "instruction_offset": 1, "trust": "cfi", "lineno": "19"}]}));
+        assert_eq!(st["frames"][0], json!({"function": "OnGet", "trust": "cfi", "lineno": 19, "in_app": true}));
     }
 
     #[test]
