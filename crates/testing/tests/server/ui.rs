@@ -292,7 +292,7 @@ impl Session {
 }
 
 async fn ui_issue_pages_check_access_and_csrf(app: TestApp) {
-    let (_, issues) = seed(&app).await;
+    let (web, issues) = seed(&app).await;
     let other = app.create_project("other", "secret").await;
     send(&app, &other, key_error()).await;
     app.wait_for_digest(Duration::from_secs(30)).await;
@@ -380,6 +380,31 @@ async fn ui_issue_pages_check_access_and_csrf(app: TestApp) {
     let (status, location) = ada.post(&format!("/acme/issues/{}/delete", info.id), &[], true).await;
     assert_eq!((status, location.as_str()), (303, "/acme/issues"));
     assert_eq!(app.store.project_issues(info.project_id, 10).await.unwrap().len(), 1);
+
+    // A CSP report: its directive, blocked host and report.
+    let csp =
+        br#"{"csp-report": {"blocked-uri": "http://evil.example.com/x.css", "document-uri": "http://shop.example.com/",
+        "effective-directive": "style-src-elem", "violated-directive": "style-src-elem",
+        "original-policy": "default-src 'self'", "disposition": "enforce", "status-code": 200}}"#;
+    let res = app
+        .http
+        .post(app.url(&format!("/api/{}/security/?sentry_key={}", web.id, web.key)))
+        .header("content-type", "application/csp-report")
+        .body(csp.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    app.wait_for_digest(Duration::from_secs(30)).await;
+    let report =
+        app.store.project_issues(ProjectId(web.id), 10).await.unwrap().into_iter().find(|i| i.ty == 2).unwrap();
+    let (status, body) = ada.get("/acme/issues").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("csp report"), "{body}");
+    let (status, body) = ada.get(&format!("/acme/issues/{}", report.id)).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("id=\"csp-report\"") && body.contains("style-src-elem"), "{body}");
+    assert!(body.contains("evil.example.com"), "{body}");
 }
 
 app_tests!(ui_issue_list_search_and_bulk_triage, ui_issue_detail_shows_the_event, ui_issue_pages_check_access_and_csrf);

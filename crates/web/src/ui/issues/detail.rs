@@ -63,6 +63,9 @@ pub(crate) struct HashItem {
     pub last_seen: String,
 }
 
+/// The issue type of Content-Security-Policy reports.
+const CSP: i16 = 2;
+
 /// An event tag, linking to the list of issues with it.
 pub(crate) struct TagChip {
     pub key: String,
@@ -235,14 +238,14 @@ async fn render(
         issue_url: issue_url.clone(),
         id: issue.id.0,
         title: issue.title.clone(),
-        culprit: issue.culprit.clone(),
+        culprit: if issue.ty == CSP { meta("uri") } else { issue.culprit.clone() },
         short_id: short_id(&project.slug, issue.short_id),
         project: project.name.clone(),
         project_id: project.id.0,
         level: level_name(issue.level),
         status: status_name(issue.status),
-        kind: meta("type"),
-        value: meta("value"),
+        kind: if issue.ty == CSP { meta("directive") } else { meta("type") },
+        value: if issue.ty == CSP { meta("message") } else { meta("value") },
         count: issue.times_seen,
         first_seen: format!("{} ({})", when(issue.first_seen), ago(issue.first_seen)),
         last_seen: format!("{} ({})", when(issue.last_seen), ago(issue.last_seen)),

@@ -125,6 +125,8 @@ pub(crate) struct EventView {
     pub extra: Vec<(String, String)>,
     pub sdk: Vec<(String, String)>,
     pub errors: Vec<Section>,
+    /// A Content-Security-Policy report.
+    pub csp: Vec<(String, String)>,
     pub tags: Vec<(String, String)>,
     pub environment: String,
     pub release: String,
@@ -268,6 +270,7 @@ pub(crate) fn view(event: &Value, newest_first: bool, crumb_category: Option<&st
         extra: event.get("extra").map(pairs).unwrap_or_default(),
         sdk: event.get("sdk").filter(|s| s.is_object()).map(pairs).unwrap_or_default(),
         errors,
+        csp: event.get("csp").filter(|c| c.is_object()).map(pairs).unwrap_or_default(),
         tags: event.get("tags").map(pairs).unwrap_or_default(),
         environment: str_of(event, "environment").unwrap_or_default(),
         release: str_of(event, "release").unwrap_or_default(),

@@ -121,6 +121,7 @@ pub(crate) struct IssueItem {
     pub last_seen_ago: String,
     pub bars: Vec<Bar>,
     pub last_24h: i64,
+    pub csp: bool,
 }
 
 #[derive(Template)]
@@ -307,6 +308,7 @@ async fn list_page(
             last_seen: when(issue.last_seen),
             last_seen_ago: ago(issue.last_seen),
             last_24h: series.iter().sum(),
+            csp: issue.ty == 2,
             bars: sparkline(&series),
         });
     }
