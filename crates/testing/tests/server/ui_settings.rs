@@ -445,9 +445,19 @@ async fn forms_need_csrf_and_other_organizations_are_hidden(app: TestApp) {
     let o = app.store.organization_by_slug(&org).await.unwrap().unwrap();
     let team = app.store.team(o.id, "backend-team").await.unwrap().unwrap();
     assert_eq!(app.store.team_projects(team.id).await.unwrap().len(), 1);
+    // Leave and join again, rename, then delete.
+    assert_eq!(owner.submit(&teams, &format!("{team_page}/leave"), &[]).await.status, 303);
+    assert!(app.store.team_members(team.id).await.unwrap().is_empty());
+    assert!(owner.get(&teams).await.body.contains("Join team"));
+    assert_eq!(owner.submit(&teams, &format!("{team_page}/join"), &[]).await.status, 303);
+    assert_eq!(app.store.team_members(team.id).await.unwrap().len(), 1);
+    let page = owner.submit(&team_page, &format!("{team_page}/rename"), &[("name", "Platform")]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let team_page = format!("/{org}/settings/teams/platform");
+    assert!(page.location().starts_with(&team_page), "{}", page.location());
     let page = owner.submit(&team_page, &format!("{team_page}/delete"), &[]).await;
     assert_eq!(page.status, 303);
-    assert!(app.store.team(o.id, "backend-team").await.unwrap().is_none());
+    assert!(app.store.team(o.id, "platform").await.unwrap().is_none());
 }
 
 app_tests!(
@@ -470,16 +480,31 @@ async fn invitations(backend: TestBackend) {
     let page = b.submit(&members, &members, &[("email", "not an email"), ("role", "member")]).await;
     assert_eq!(page.status, 400);
     assert!(page.body.contains("role=\"alert\""));
-    let page = b.submit(&members, &members, &[("email", "new@example.com"), ("role", "member")]).await;
+    let teams = format!("/{org}/settings/teams");
+    assert_eq!(b.submit(&teams, &teams, &[("name", "web")]).await.status, 303);
+    let page = b
+        .submit(
+            &members,
+            &members,
+            &[("email", "new@example.com, other@example.com"), ("role", "member"), ("teams", "web")],
+        )
+        .await;
     assert_eq!(page.status, 303, "{}", page.body);
     assert_eq!(page.location(), format!("{members}?done=invited"));
     let mail = smtp.wait_for("new@example.com", Duration::from_secs(20)).await;
     assert!(mail.link_containing("/accept/").is_some(), "{}", mail.data);
+    smtp.wait_for("other@example.com", Duration::from_secs(20)).await;
+    let o = app.store.organization_by_slug(&org).await.unwrap().unwrap();
+    let web = app.store.team(o.id, "web").await.unwrap().unwrap();
+    assert_eq!(app.store.team_members(web.id).await.unwrap().len(), 3, "the creator and both invitations");
+    // Inviting an address twice is refused, and says so.
+    let page = b.submit(&members, &members, &[("email", "new@example.com"), ("role", "member")]).await;
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("already a member or invited"), "{}", page.body);
 
     let page = b.get(&members).await;
     assert!(page.body.contains("new@example.com") && page.body.contains("invited"));
-    let o = app.store.organization_by_slug(&org).await.unwrap().unwrap();
-    let invited = app.store.members(o.id).await.unwrap().into_iter().find(|m| m.pending()).expect("the invitation");
+    let invited = app.store.members(o.id).await.unwrap().into_iter().find(|m| m.email() == "new@example.com").unwrap();
     let page = b.submit(&members, &format!("{members}/{}/role", invited.id), &[("role", "admin")]).await;
     assert_eq!(page.status, 303, "{}", page.body);
     let row = app.store.member(o.id, invited.id).await.unwrap().unwrap();

@@ -36,6 +36,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/{org}/settings/teams", get(teams_page).post(create_team))
         .route("/{org}/settings/teams/{team}", get(team_page))
         .route("/{org}/settings/teams/{team}/delete", post(delete_team))
+        .route("/{org}/settings/teams/{team}/rename", post(rename_team))
+        .route("/{org}/settings/teams/{team}/join", post(join_team))
+        .route("/{org}/settings/teams/{team}/leave", post(leave_team))
         .route("/{org}/settings/teams/{team}/members", post(add_team_member))
         .route("/{org}/settings/teams/{team}/members/{id}/remove", post(remove_team_member))
         .route("/{org}/settings/teams/{team}/projects", post(add_team_project))
@@ -223,13 +226,14 @@ struct MemberView {
 struct RoleOption {
     value: &'static str,
     label: &'static str,
+    description: &'static str,
 }
 
 const ROLES: [RoleOption; 4] = [
-    RoleOption { value: "member", label: "Member" },
-    RoleOption { value: "admin", label: "Admin" },
-    RoleOption { value: "manager", label: "Manager" },
-    RoleOption { value: "owner", label: "Owner" },
+    RoleOption { value: "member", label: "Member", description: "Can view and act on events." },
+    RoleOption { value: "admin", label: "Admin", description: "Admin on own teams; can create teams and projects." },
+    RoleOption { value: "manager", label: "Manager", description: "Admin on all teams, plus member management." },
+    RoleOption { value: "owner", label: "Owner", description: "Unrestricted access to the organization." },
 ];
 
 #[derive(Template)]
@@ -240,6 +244,7 @@ struct MembersPage {
     org_name: String,
     members: Vec<MemberView>,
     roles: &'static [RoleOption],
+    teams: Vec<String>,
     can_invite: bool,
     can_remove: bool,
     is_owner: bool,
@@ -287,6 +292,7 @@ async fn render_members(
             org_name: access.org.name.clone(),
             members: member_views(state, access).await?,
             roles: &ROLES,
+            teams: state.store.teams(access.org.id).await?.into_iter().map(|t| t.slug).collect(),
             can_invite: access.scopes.contains(Scope::MemberWrite),
             can_remove: access.scopes.contains(Scope::MemberAdmin),
             is_owner: access.role() == Role::Owner,
@@ -307,16 +313,6 @@ async fn members_page(
     render_members(&state, &viewer, &access, String::new(), q.notice(), None, StatusCode::OK).await
 }
 
-#[derive(Debug, Deserialize)]
-struct InviteForm {
-    #[serde(default)]
-    csrfmiddlewaretoken: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    role: String,
-}
-
 fn inviter_name(viewer: &Viewer) -> &str {
     if viewer.user.name.is_empty() {
         &viewer.user.email
@@ -325,36 +321,71 @@ fn inviter_name(viewer: &Viewer) -> &str {
     }
 }
 
+/// Invites one or more addresses (separated by commas or spaces) with a role and,
+/// optionally, into teams; the first refusal stops and is shown with what was done.
 async fn invite(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(slug): Path<String>,
-    Form(form): Form<InviteForm>,
+    Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    check_csrf(&viewer, &form.csrfmiddlewaretoken)?;
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default();
+    check_csrf(&viewer, field("csrfmiddlewaretoken"))?;
     let access = access(&state, &viewer, &slug).await?;
-    let result = async {
-        let role = members::parse_role(if form.role.is_empty() { "member" } else { &form.role })?;
-        members::invite(&state.store, &access, &viewer.user, &form.email, role, state.config.features.user_registration)
-            .await
+    let emails: Vec<&str> = field("email").split([',', ' ', '\n', '\r', '\t', ';']).filter(|e| !e.is_empty()).collect();
+    let mut teams = Vec::new();
+    for (_, team) in form.iter().filter(|(k, _)| k == "teams") {
+        teams.push(state.store.team(access.org.id, team).await?.ok_or_else(ApiError::not_found)?);
     }
-    .await;
-    match result {
-        Ok(invitation) => {
-            send_invitation(
-                &state,
-                inviter_name(&viewer),
-                &access.org.name,
-                form.email.trim(),
-                invitation.member,
-                &invitation.token,
-            )
-            .await?;
-            Ok(done(&state, &format!("/{slug}/settings/members"), "invited"))
-        }
+    let role = match members::parse_role(if field("role").is_empty() { "member" } else { field("role") }) {
+        Ok(role) => role,
         Err(e) => {
             let msg = refusal(e)?;
-            render_members(&state, &viewer, &access, form.email, None, Some(msg), StatusCode::BAD_REQUEST).await
+            return render_members(
+                &state,
+                &viewer,
+                &access,
+                field("email").into(),
+                None,
+                Some(msg),
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
+        }
+    };
+    let mut error = emails.is_empty().then(|| "Enter at least one email address.".to_string());
+    let mut invited = Vec::new();
+    for email in &emails {
+        let registration = state.config.features.user_registration;
+        match members::invite(&state.store, &access, &viewer.user, email, role, registration).await {
+            Ok(invitation) => {
+                for team in &teams {
+                    state.store.add_team_member(team.id, invitation.member).await?;
+                }
+                send_invitation(
+                    &state,
+                    inviter_name(&viewer),
+                    &access.org.name,
+                    email,
+                    invitation.member,
+                    &invitation.token,
+                )
+                .await?;
+                invited.push(*email);
+            }
+            Err(e) => {
+                let msg = refusal(e)?;
+                error =
+                    Some(if invited.is_empty() { msg } else { format!("Invited {}, then: {msg}", invited.join(", ")) });
+                break;
+            }
+        }
+    }
+    match error {
+        None => Ok(done(&state, &format!("/{slug}/settings/members"), "invited")),
+        Some(msg) => {
+            let rest = emails.iter().filter(|e| !invited.contains(e)).copied().collect::<Vec<_>>().join(", ");
+            render_members(&state, &viewer, &access, rest, None, Some(msg), StatusCode::BAD_REQUEST).await
         }
     }
 }
@@ -460,6 +491,7 @@ struct TeamView {
     slug: String,
     members: usize,
     projects: usize,
+    is_member: bool,
 }
 
 #[derive(Template)]
@@ -470,6 +502,8 @@ struct TeamsPage {
     teams: Vec<TeamView>,
     can_write: bool,
     can_delete: bool,
+    can_join: bool,
+    is_member: bool,
     name: String,
     notice: Option<String>,
     error: Option<String>,
@@ -486,9 +520,12 @@ async fn render_teams(
 ) -> Result<Response, ApiError> {
     access.require(Scope::TeamRead)?;
     let mut teams = Vec::new();
+    let me = access.member.as_ref().map(|m| m.id);
     for t in state.store.teams(access.org.id).await? {
+        let members = state.store.team_members(t.id).await?;
         teams.push(TeamView {
-            members: state.store.team_members(t.id).await?.len(),
+            is_member: members.iter().any(|m| Some(m.id) == me),
+            members: members.len(),
             projects: state.store.team_projects(t.id).await?.len(),
             slug: t.slug,
         });
@@ -502,6 +539,8 @@ async fn render_teams(
             teams,
             can_write: access.scopes.contains(Scope::TeamWrite),
             can_delete: access.scopes.contains(Scope::TeamAdmin),
+            can_join: access.org.open_membership || access.scopes.contains(Scope::TeamWrite),
+            is_member: access.member.is_some(),
             name,
             notice,
             error,
@@ -746,4 +785,81 @@ async fn remove_team_project(
         Ok(st.store.remove_team_project(team.id, p.id).await?)
     })
     .await
+}
+
+async fn rename_team(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((slug, team)): Path<(String, String)>,
+    Form(form): Form<NameForm>,
+) -> Result<Response, ApiError> {
+    check_csrf(&viewer, &form.csrfmiddlewaretoken)?;
+    let access = access(&state, &viewer, &slug).await?;
+    let team = find_team(&state, &access, &team).await?;
+    let error = if let Err(e) = access.require(Scope::TeamWrite) {
+        refusal(e)?
+    } else {
+        match team_slug(&form.name) {
+            Err(e) => e.detail,
+            Ok(new_slug) => match state.store.rename_team(team.id, &new_slug).await {
+                Ok(renamed) => {
+                    return Ok(done(&state, &format!("/{slug}/settings/teams/{}", renamed.slug), "team-saved"));
+                }
+                Err(e) if e.is_conflict() => "A team with this slug already exists.".to_string(),
+                Err(e) => return Err(e.into()),
+            },
+        }
+    };
+    render_team(&state, &viewer, &access, &team, None, Some(error), StatusCode::BAD_REQUEST).await
+}
+
+/// Joins (`join`) or leaves a team as oneself: joining needs open membership or
+/// `team:write`, as in the API; leaving is always allowed.
+async fn self_membership(
+    state: &AppState,
+    viewer: &Viewer,
+    slug: &str,
+    team: &str,
+    join: bool,
+) -> Result<Response, ApiError> {
+    let access = access(state, viewer, slug).await?;
+    access.require(Scope::TeamRead)?;
+    let team = find_team(state, &access, team).await?;
+    let Some(me) = access.member.as_ref().map(|m| m.id) else {
+        let msg = "Only members of the organization can join its teams.".to_string();
+        return render_teams(state, viewer, &access, String::new(), None, Some(msg), StatusCode::BAD_REQUEST).await;
+    };
+    if join {
+        if !access.org.open_membership {
+            if let Err(e) = access.require(Scope::TeamWrite) {
+                let msg = refusal(e)?;
+                return render_teams(state, viewer, &access, String::new(), None, Some(msg), StatusCode::FORBIDDEN)
+                    .await;
+            }
+        }
+        state.store.add_team_member(team.id, me).await?;
+    } else {
+        state.store.remove_team_member(team.id, me).await?;
+    }
+    Ok(done(state, &format!("/{slug}/settings/teams"), "team-saved"))
+}
+
+async fn join_team(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((slug, team)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ApiError> {
+    check_csrf(&viewer, &form.csrfmiddlewaretoken)?;
+    self_membership(&state, &viewer, &slug, &team, true).await
+}
+
+async fn leave_team(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((slug, team)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ApiError> {
+    check_csrf(&viewer, &form.csrfmiddlewaretoken)?;
+    self_membership(&state, &viewer, &slug, &team, false).await
 }
