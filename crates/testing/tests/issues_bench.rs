@@ -252,13 +252,16 @@ async fn run(backend: TestBackend) {
             .unwrap()
             .1;
 
+    let (session, _) = faultline_domain::accounts::start_session(&store, &user, None, None, 1).await.unwrap();
+    let auth = Credentials { token, session };
+
     let title = format!("{backend:?}, {issues} issues, {events} events, right after the load");
-    measure(&app, &token, org.id, busiest, &title).await;
+    measure(&app, &auth, org.id, busiest, &title).await;
     let t = Instant::now();
     store.analyze_busy_tables().await.unwrap();
     eprintln!("  analyzed in {:.1} s", t.elapsed().as_secs_f64());
     let title = format!("{backend:?}, {issues} issues, {events} events, after ANALYZE (VACUUM ANALYZE on PostgreSQL)");
-    measure(&app, &token, org.id, busiest, &title).await;
+    measure(&app, &auth, org.id, busiest, &title).await;
     let pause = env_usize("BENCH_PAUSE_SECS", 0);
     if pause > 0 {
         eprintln!("  pausing {pause} s (the data stays for inspection until then)");
@@ -267,10 +270,17 @@ async fn run(backend: TestBackend) {
     app.stop().await;
 }
 
-/// Times the list, detail and latest-event requests, as store calls and over HTTP.
-async fn measure(app: &TestApp, token: &str, org: OrganizationId, busiest: IssueId, title: &str) {
+/// An API token and a UI session of the benchmark's user.
+struct Credentials {
+    token: String,
+    session: String,
+}
+
+/// Times the list, detail and latest-event requests, as store calls and over HTTP, and
+/// the web UI's issue pages.
+async fn measure(app: &TestApp, auth: &Credentials, org: OrganizationId, busiest: IssueId, title: &str) {
     let store = app.store.clone();
-    let token = token.to_string();
+    let token = auth.token.clone();
     let filter = |q: &str| IssueFilter { query: SearchQuery::parse(q).unwrap(), ..IssueFilter::organization(org) };
     let store_list = |f: IssueFilter, sort: IssueSort| {
         let store = store.clone();
@@ -363,6 +373,25 @@ async fn measure(app: &TestApp, token: &str, org: OrganizationId, busiest: Issue
     println!("| --- | ---: | ---: |");
     for (name, s, h) in rows {
         println!("| {name} | {} | {} |", ms(s), ms(h));
+    }
+    let page = |path: String| {
+        let cookie = format!("faultline_session={}", auth.session);
+        move || {
+            let url = app.url(&path);
+            let cookie = cookie.clone();
+            async move {
+                let res = app.http.get(url).header("cookie", cookie).send().await.unwrap();
+                assert_eq!(res.status(), 200);
+                assert!(res.text().await.unwrap().contains("</html>"));
+            }
+        }
+    };
+    for (name, path) in [
+        ("UI issue list (default: is:unresolved)", "/bench/issues".to_string()),
+        ("UI issue list, free text `timeout`, 14 days", "/bench/issues?query=timeout&statsPeriod=14d".to_string()),
+        ("UI issue detail with latest event (busiest issue)", format!("/bench/issues/{busiest}")),
+    ] {
+        println!("| {name} | | {} |", ms(median(page(path)).await));
     }
     let all = filter("");
     let search =
