@@ -56,7 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(ingest::routes())
         .merge(api::routes())
-        .merge(ui::routes())
+        .merge(ui::routes(state.clone()))
         .with_state(state);
     let app = if base_path.is_empty() { routes } else { Router::new().nest(&base_path, routes) };
     app.layer(

@@ -426,6 +426,17 @@ async fn forms_need_csrf_and_other_organizations_are_hidden(app: TestApp) {
     ] {
         assert_eq!(other.get(&path).await.status, 404, "{path}");
     }
+    // Errors come as pages (with the page's CSP) outside the API, as JSON inside it.
+    let page = other.get(&format!("/{org}/settings")).await;
+    assert!(page.headers["content-type"].to_str().unwrap().starts_with("text/html"), "{:?}", page.headers);
+    assert!(page.body.contains("404") && page.body.contains("Not Found"), "{}", page.body);
+    page.assert_csp();
+    let page = other.get("/no/such/page").await;
+    assert_eq!(page.status, 404);
+    assert!(page.body.contains("There is no page at this address."), "{}", page.body);
+    let page = other.get("/api/0/no/such/route/").await;
+    assert_eq!(page.status, 404);
+    assert!(page.headers["content-type"].to_str().unwrap().starts_with("application/json"), "{:?}", page.headers);
     let csrf = other.get("/profile").await.csrf();
     let page = other.post(&settings, &[("name", "Mine now"), ("csrfmiddlewaretoken", &csrf)]).await;
     assert_eq!(page.status, 404);

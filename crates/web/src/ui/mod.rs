@@ -31,7 +31,7 @@ use crate::{ApiError, AppState};
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
     connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(assets::routes())
         .merge(auth::routes())
@@ -40,6 +40,55 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(settings::routes())
         .merge(profile::routes())
         .merge(issues::routes())
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state, html_errors))
+}
+
+#[derive(askama::Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    chrome: Chrome,
+    status: u16,
+    reason: String,
+    detail: String,
+}
+
+/// Unknown paths outside the API answer with a page (the API's own 404s stay JSON).
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().contains("/api/") {
+        return ApiError::not_found().into_response();
+    }
+    ApiError::new(StatusCode::NOT_FOUND, "There is no page at this address.").into_response()
+}
+
+/// Pages share the API's error type, which answers `{"detail": …}`; for a browser the
+/// same status and message are rendered as a page instead. Unknown `/api/` paths reach
+/// the fallback too and keep their JSON.
+async fn html_errors(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let api = request.uri().path().contains("/api/");
+    let response = next.run(request).await;
+    if api {
+        return response;
+    }
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 64 * 1024).await.unwrap_or_default();
+    let detail = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(String::from))
+        .unwrap_or_default();
+    let reason = status.canonical_reason().unwrap_or("Error").to_string();
+    page(status, &ErrorPage { chrome: Chrome::anonymous(&state), status: status.as_u16(), reason, detail })
 }
 
 /// What every page's frame shows.
