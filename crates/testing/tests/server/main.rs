@@ -3,6 +3,7 @@
 mod api;
 mod authz;
 mod digest;
+mod e2e;
 mod health;
 mod ingest;
 mod issues;
