@@ -306,7 +306,17 @@ async fn ui_issue_pages_check_access_and_csrf(app: TestApp) {
     assert!(anonymous.url().query().unwrap_or_default().contains("next=%2Facme%2Fissues"));
 
     let ada = Session::login(&app, "ada@example.com").await;
-    assert_eq!(ada.get("/acme/issues").await.0, 200);
+    let (status, body) = ada.get("/acme/issues").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("<th>Last 24 hours</th>") && body.contains("events, last 24 hours"), "{body}");
+    // The 14-day trend: 14 daily bars per row, the events of today in the last one.
+    let (status, body) = ada.get("/acme/issues?trend=14d").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("<th>Last 14 days</th>"), "{body}");
+    let row = &body[body.find("class=\"spark\"").expect("a sparkline")..];
+    let row = &row[..row.find("</svg>").unwrap()];
+    assert_eq!(row.matches("<rect").count(), 14, "{row}");
+    assert!(row.contains("x=\"78\" y=\"1\" width=\"5\" height=\"22\""), "today's bar is the tallest: {row}");
     // Another organization's list, issues and events are not found, also through
     // this organization's URLs.
     for path in [

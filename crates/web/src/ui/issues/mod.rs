@@ -77,20 +77,58 @@ pub(super) fn query_string(pairs: &[(String, String)]) -> String {
 pub(crate) struct Bar {
     pub x: i64,
     pub y: i64,
+    pub width: i64,
     pub height: i64,
 }
 
-/// Bars of an hourly series, 4 units apart, at most 22 high (the SVG is 96×24).
+/// Bars of a series spread over the 96×24 SVG, at most 22 high.
 pub(super) fn sparkline(counts: &[i64]) -> Vec<Bar> {
     let max = counts.iter().copied().max().unwrap_or(0).max(1);
+    let step = 96 / (counts.len() as i64).max(1);
     counts
         .iter()
         .enumerate()
         .map(|(i, n)| {
             let height = if *n > 0 { ((n * 22 + max - 1) / max).max(2) } else { 1 };
-            Bar { x: i as i64 * 4, y: 23 - height, height }
+            Bar { x: i as i64 * step, y: 23 - height, width: (step - 1).max(1), height }
         })
         .collect()
+}
+
+/// The trend column: 24 hourly bars, or 14 daily ones (`trend=14d`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Trend {
+    Day,
+    TwoWeeks,
+}
+
+impl Trend {
+    fn parse(value: Option<&str>) -> Trend {
+        if value == Some("14d") {
+            Trend::TwoWeeks
+        } else {
+            Trend::Day
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Trend::Day => "Last 24 hours",
+            Trend::TwoWeeks => "Last 14 days",
+        }
+    }
+
+    /// Start of each bucket (unix seconds) and the bucket length.
+    fn buckets(self) -> (Vec<i64>, i64) {
+        let hours = last_24_hours();
+        match self {
+            Trend::Day => (hours, 3600),
+            Trend::TwoWeeks => {
+                let now = hours[hours.len() - 1] + 3600;
+                ((0..14).rev().map(|d| now - (d + 1) * 86_400).collect(), 86_400)
+            }
+        }
+    }
 }
 
 pub(crate) struct ProjectOption {
@@ -120,7 +158,8 @@ pub(crate) struct IssueItem {
     pub last_seen: String,
     pub last_seen_ago: String,
     pub bars: Vec<Bar>,
-    pub last_24h: i64,
+    /// Events in the trend column's period.
+    pub trend_total: i64,
     pub csp: bool,
 }
 
@@ -134,6 +173,8 @@ struct ListPage {
     environments: Vec<Choice>,
     periods: Vec<Choice>,
     sorts: Vec<Choice>,
+    trends: Vec<Choice>,
+    trend_label: &'static str,
     query: String,
     start: String,
     end: String,
@@ -210,6 +251,15 @@ async fn list_page(
     .iter()
     .map(|(v, l)| Choice { value: (*v).into(), label: (*l).into(), selected: period == *v })
     .collect();
+    let trend = Trend::parse(params.non_empty("trend"));
+    let trends = [Trend::Day, Trend::TwoWeeks]
+        .iter()
+        .map(|t| Choice {
+            value: if *t == Trend::Day { "24h" } else { "14d" }.into(),
+            label: t.label().into(),
+            selected: *t == trend,
+        })
+        .collect();
     let sort_name = params.non_empty("sort").unwrap_or("date").to_string();
     let sorts = [
         ("date", "Last seen"),
@@ -235,6 +285,8 @@ async fn list_page(
         environments,
         periods,
         sorts,
+        trends,
+        trend_label: trend.label(),
         query,
         start: params.first("start").unwrap_or_default().to_string(),
         end: params.first("end").unwrap_or_default().to_string(),
@@ -280,18 +332,20 @@ async fn list_page(
     out.last_row = paging.offset + rows.len() as i64;
 
     let ids: Vec<IssueId> = rows.iter().map(|r| r.issue.id).collect();
-    let hours = last_24_hours();
-    let since = Timestamp::from_micros(hours[0] * 1_000_000);
+    let (buckets, bucket_secs) = trend.buckets();
+    let since = Timestamp::from_micros(buckets[0] * 1_000_000);
     let users = if ids.is_empty() { HashMap::new() } else { store.issue_user_counts(&ids).await? };
     let hourly = if ids.is_empty() { HashMap::new() } else { store.issues_hourly_counts(&ids, since).await? };
     let by_id: HashMap<_, &Project> = org_projects.iter().map(|p| (p.id, p)).collect();
     for row in &rows {
         let issue = &row.issue;
-        let counts: HashMap<i64, i64> = hourly
-            .get(&issue.id)
-            .map(|series| series.iter().map(|(t, n)| (t.micros() / 1_000_000, *n)).collect())
-            .unwrap_or_default();
-        let series: Vec<i64> = hours.iter().map(|h| counts.get(h).copied().unwrap_or(0)).collect();
+        let mut series = vec![0i64; buckets.len()];
+        for (t, n) in hourly.get(&issue.id).map(Vec::as_slice).unwrap_or_default() {
+            let i = (t.micros() / 1_000_000 - buckets[0]) / bucket_secs;
+            if let Some(slot) = usize::try_from(i).ok().and_then(|i| series.get_mut(i)) {
+                *slot += n;
+            }
+        }
         let project = by_id.get(&issue.project_id);
         out.issues.push(IssueItem {
             id: issue.id.0,
@@ -307,7 +361,7 @@ async fn list_page(
             first_seen_ago: ago(issue.first_seen),
             last_seen: when(issue.last_seen),
             last_seen_ago: ago(issue.last_seen),
-            last_24h: series.iter().sum(),
+            trend_total: series.iter().sum(),
             csp: issue.ty == 2,
             bars: sparkline(&series),
         });
@@ -425,4 +479,33 @@ fn notice_text(code: &str) -> Option<Notice> {
         _ => return None,
     };
     Some(Notice { text, refused })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparklines_fill_the_box() {
+        let day = sparkline(&[0; 24]);
+        assert_eq!((day.len(), day[23].x, day[0].width), (24, 92, 3));
+        let mut counts = [0i64; 14];
+        counts[13] = 10;
+        counts[0] = 1;
+        let weeks = sparkline(&counts);
+        assert_eq!((weeks[13].x, weeks[13].width, weeks[13].height, weeks[13].y), (78, 5, 22, 1));
+        assert_eq!(weeks[0].height, 3, "a small count is still visible");
+        assert_eq!(weeks[5].height, 1, "an empty bucket is a baseline");
+    }
+
+    #[test]
+    fn trend_buckets_end_with_the_current_hour() {
+        let (hours, secs) = Trend::Day.buckets();
+        assert_eq!((hours.len(), secs), (24, 3600));
+        let (days, secs) = Trend::TwoWeeks.buckets();
+        assert_eq!((days.len(), secs), (14, 86_400));
+        assert_eq!(days[13] + 86_400, hours[23] + 3600);
+        assert_eq!(Trend::parse(Some("14d")).label(), "Last 14 days");
+        assert_eq!(Trend::parse(Some("nonsense")).label(), "Last 24 hours");
+    }
 }
