@@ -15,6 +15,7 @@
 
 #[macro_use]
 mod backend;
+mod alerts;
 mod attachments;
 mod comments;
 mod digest;
@@ -46,6 +47,9 @@ mod users;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
+pub use alerts::{
+    AlertDelivery, AlertNotification, AlertRecipient, AlertRule, NewAlertNotification, NewAlertRecipient, NewAlertRule,
+};
 pub use attachments::Attachment;
 pub use backend::Store;
 pub use comments::Comment;

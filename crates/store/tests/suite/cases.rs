@@ -384,3 +384,93 @@ pub async fn merge_and_unmerge(store: &Store) {
     assert_eq!(out.new_issues.len(), 1);
     assert_ne!(out.new_issues[0], a);
 }
+
+pub async fn alert_rules_outbox_and_log(store: &Store) {
+    use faultline_store::{NewAlertNotification, NewAlertRecipient, NewAlertRule};
+
+    let (project, q) = project_with_queue(store, 1).await;
+    let out = store
+        .write_batch(&DigestBatch {
+            queue_ids: q.clone(),
+            events: vec![event(q[0], project, "aaa", 1)],
+            ..DigestBatch::default()
+        })
+        .await
+        .unwrap();
+    let issue = out.new_issues[0];
+
+    let rule = NewAlertRule {
+        name: "Errors".into(),
+        timespan_minutes: 10,
+        quantity: 1,
+        uptime: false,
+        on_new_issue: true,
+        on_regression: true,
+        min_level: Some("error".into()),
+        environment: None,
+        interval_minutes: 60,
+    };
+    let hook = |url: &str| NewAlertRecipient {
+        recipient_type: "webhook".into(),
+        url: url.into(),
+        secret: Some("whsec_c2VjcmV0".into()),
+        tags_to_add: "[]".into(),
+    };
+    let created = store.create_alert_rule(project, &rule, &[hook("http://a/"), hook("http://b/")]).await.unwrap();
+    assert_eq!(created.name, "Errors");
+    assert_eq!(store.alert_rules(project).await.unwrap(), std::slice::from_ref(&created));
+    let recipients = store.alert_recipients(created.id).await.unwrap();
+    assert_eq!(recipients.iter().map(|r| r.url.as_str()).collect::<Vec<_>>(), ["http://a/", "http://b/"]);
+
+    // Updating keeps a recipient with the same type and URL, replaces the other.
+    let renamed = NewAlertRule { name: "Renamed".into(), ..rule.clone() };
+    store.update_alert_rule(project, created.id, &renamed, &[hook("http://b/"), hook("http://c/")]).await.unwrap();
+    let after = store.alert_recipients(created.id).await.unwrap();
+    assert_eq!(after.iter().map(|r| r.url.as_str()).collect::<Vec<_>>(), ["http://b/", "http://c/"]);
+    assert_eq!(after[0].id, recipients[1].id);
+    assert_eq!(store.alert_rule(project, created.id).await.unwrap().name, "Renamed");
+    assert!(matches!(
+        store.update_alert_rule(ProjectId(999_999), created.id, &rule, &[]).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Firing is throttled per issue by the interval.
+    let notes: Vec<NewAlertNotification> = after
+        .iter()
+        .map(|r| NewAlertNotification {
+            recipient_id: r.id,
+            reason: "new_issue".into(),
+            payload: serde_json::json!({"text": "x"}),
+        })
+        .collect();
+    let hour = Duration::from_secs(3600);
+    assert!(store.fire_alert(created.id, issue, hour, &notes).await.unwrap());
+    assert!(!store.fire_alert(created.id, issue, hour, &notes).await.unwrap());
+    assert_eq!(store.pending_alert_notifications().await.unwrap(), 2);
+    assert!(store.fire_alert(created.id, issue, Duration::ZERO, &notes[..1]).await.unwrap());
+    assert_eq!(store.pending_alert_notifications().await.unwrap(), 3);
+
+    // Claims are leased; a failed attempt is logged and retried, a success settles it.
+    let claimed = store.claim_alert_notifications(10, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    assert!(claimed.iter().all(|n| n.attempts == 1 && n.issue_id == Some(issue)));
+    assert!(store.claim_alert_notifications(10, Duration::from_secs(60)).await.unwrap().is_empty());
+    let first = &claimed[0];
+    store.record_alert_delivery(first, Some(500), Some("HTTP 500"), Some(Timestamp::now())).await.unwrap();
+    for n in &claimed[1..] {
+        store.record_alert_delivery(n, Some(200), None, None).await.unwrap();
+    }
+    let again = store.claim_alert_notifications(10, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(again.iter().map(|n| (n.id, n.attempts)).collect::<Vec<_>>(), [(first.id, 2)]);
+    store.record_alert_delivery(&again[0], None, Some("connection refused"), None).await.unwrap();
+    assert_eq!(store.pending_alert_notifications().await.unwrap(), 0);
+    let log = store.alert_deliveries(first.recipient_id, 10).await.unwrap();
+    let mine: Vec<_> = log.iter().filter(|d| d.notification_id == first.id).collect();
+    assert_eq!(mine.len(), 2);
+    assert!(mine.iter().all(|d| d.status == "error"));
+    assert!(mine.iter().any(|d| d.response_code == Some(500)));
+
+    store.delete_alert_rule(project, created.id).await.unwrap();
+    assert!(store.alert_rules(project).await.unwrap().is_empty());
+    assert!(matches!(store.delete_alert_rule(project, created.id).await, Err(StoreError::NotFound)));
+}

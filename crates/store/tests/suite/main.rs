@@ -43,4 +43,5 @@ store_tests!(
     digest_is_exactly_once,
     resolved_issues_regress_ignored_do_not,
     merge_and_unmerge,
+    alert_rules_outbox_and_log,
 );
