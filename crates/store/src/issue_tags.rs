@@ -244,3 +244,108 @@ impl Store {
         Ok(rows)
     }
 }
+
+/// A release of an organization with what its `release` tag counts.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ReleaseSummary {
+    /// Version string.
+    pub version: String,
+    /// When it was first seen or created.
+    pub created_at: Timestamp,
+    /// When it was released, if known.
+    pub released_at: Option<Timestamp>,
+    /// Issues with at least one event in it.
+    pub issues: i64,
+    /// Events in it.
+    pub events: i64,
+    /// The newest event in it.
+    pub last_event: Option<Timestamp>,
+    /// Names of its projects, comma-separated.
+    pub projects: String,
+}
+
+/// An issue seen in a release, with its events there.
+#[derive(Debug, Clone)]
+pub struct ReleaseIssue {
+    /// The issue.
+    pub issue: crate::Issue,
+    /// Its events in the release.
+    pub events: i64,
+    /// First event in the release.
+    pub first_seen: Timestamp,
+    /// Last event in the release.
+    pub last_seen: Timestamp,
+}
+
+/// The counts of a release, from the per-issue `release` tags of live issues.
+const RELEASE_SUMMARY: &str = "SELECT r.version, r.created_at, r.released_at,
+        (SELECT COUNT(*) FROM issue_tags t JOIN issues i ON i.id = t.issue_id
+         WHERE t.key = 'release' AND t.value = r.version AND NOT i.is_deleted
+           AND i.project_id IN (SELECT project_id FROM release_projects WHERE release_id = r.id)) AS issues,
+        (SELECT CAST(COALESCE(SUM(t.times_seen), 0) AS BIGINT) FROM issue_tags t JOIN issues i ON i.id = t.issue_id
+         WHERE t.key = 'release' AND t.value = r.version AND NOT i.is_deleted
+           AND i.project_id IN (SELECT project_id FROM release_projects WHERE release_id = r.id)) AS events,
+        (SELECT MAX(t.last_seen) FROM issue_tags t JOIN issues i ON i.id = t.issue_id
+         WHERE t.key = 'release' AND t.value = r.version AND NOT i.is_deleted
+           AND i.project_id IN (SELECT project_id FROM release_projects WHERE release_id = r.id)) AS last_event,
+        COALESCE((SELECT STRING_AGG(p.name, ', ') FROM (SELECT p.name FROM release_projects rp
+            JOIN projects p ON p.id = rp.project_id WHERE rp.release_id = r.id AND NOT p.is_deleted
+            ORDER BY p.name) p), '') AS projects
+     FROM releases r WHERE r.organization_id = $1";
+
+impl Store {
+    /// An organization's releases, newest first (at most `limit`).
+    pub async fn organization_releases(&self, org: OrganizationId, limit: i64) -> Result<Vec<ReleaseSummary>> {
+        let sql = format!("{RELEASE_SUMMARY} ORDER BY r.created_at DESC, r.id DESC LIMIT $2");
+        let rows =
+            read!(self, |pool| sqlx::query_as::<_, ReleaseSummary>(&sql).bind(org).bind(limit).fetch_all(pool).await)?;
+        Ok(rows)
+    }
+
+    /// One release of an organization.
+    pub async fn organization_release(&self, org: OrganizationId, version: &str) -> Result<Option<ReleaseSummary>> {
+        let sql = format!("{RELEASE_SUMMARY} AND r.version = $2");
+        let row = read!(self, |pool| sqlx::query_as::<_, ReleaseSummary>(&sql)
+            .bind(org)
+            .bind(version)
+            .fetch_optional(pool)
+            .await)?;
+        Ok(row)
+    }
+
+    /// The live issues of an organization seen in `version`, by last event in it.
+    pub async fn release_issues(&self, org: OrganizationId, version: &str, limit: i64) -> Result<Vec<ReleaseIssue>> {
+        let sql = format!(
+            "SELECT {}, t.times_seen AS release_events, t.first_seen AS release_first, t.last_seen AS release_last
+             FROM issue_tags t JOIN issues ON issues.id = t.issue_id
+             WHERE t.key = 'release' AND t.value = $2 AND NOT issues.is_deleted
+               AND issues.project_id IN (SELECT id FROM projects WHERE organization_id = $1 AND NOT is_deleted)
+             ORDER BY t.last_seen DESC, issues.id DESC LIMIT $3",
+            crate::search::ISSUE_ROW_COLUMNS
+        );
+        let rows = read!(self, |pool| sqlx::query_as::<_, ReleaseIssueRow>(&sql)
+            .bind(org)
+            .bind(version)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ReleaseIssue {
+                issue: r.row.issue,
+                events: r.release_events,
+                first_seen: r.release_first,
+                last_seen: r.release_last,
+            })
+            .collect())
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ReleaseIssueRow {
+    #[sqlx(flatten)]
+    row: crate::IssueRow,
+    release_events: i64,
+    release_first: Timestamp,
+    release_last: Timestamp,
+}

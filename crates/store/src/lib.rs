@@ -60,7 +60,7 @@ pub use error::StoreError;
 pub use event_reads::EventRow;
 pub use faultline_config::{DatabaseConfig, DatabaseKind};
 pub use ids::*;
-pub use issue_tags::{IssueRelease, OrganizationTagKey, TagSummary, TagValueCount};
+pub use issue_tags::{IssueRelease, OrganizationTagKey, ReleaseIssue, ReleaseSummary, TagSummary, TagValueCount};
 pub use issues::{status as issue_status, Issue, StoredEvent};
 pub use jobs::{Job, NewJob};
 pub use organizations::{Member, Organization, Role};

@@ -417,4 +417,41 @@ async fn ui_issue_pages_check_access_and_csrf(app: TestApp) {
     assert!(body.contains("evil.example.com"), "{body}");
 }
 
-app_tests!(ui_issue_list_search_and_bulk_triage, ui_issue_detail_shows_the_event, ui_issue_pages_check_access_and_csrf);
+async fn ui_releases_list_and_detail(app: TestApp) {
+    let (_, issues) = seed(&app).await;
+    // Another organization with a release of the same name: counted apart, hidden.
+    let other = app.create_project("other", "secret").await;
+    for _ in 0..3 {
+        send(&app, &other, value_error("9")).await;
+    }
+    app.wait_for_digest(Duration::from_secs(30)).await;
+    let ada = Session::login(&app, "ada@example.com").await;
+
+    let (status, body) = ada.get("/acme/releases").await;
+    assert_eq!(status, 200, "{body}");
+    let table = &body[body.find("id=\"releases\"").expect("a release table")..];
+    assert!(table.contains("href=\"/acme/releases/1.0\">1.0</a>"), "{table}");
+    // ValueError ×2 carries release 1.0; the KeyError and the message carry none.
+    let cells: Vec<&str> = table.split("<td class=\"num\">").skip(1).map(|c| &c[..c.find('<').unwrap()]).collect();
+    assert_eq!(cells[..2], ["1", "2"], "issues and events of 1.0 in acme only: {table}");
+
+    let (status, body) = ada.get("/acme/releases/1.0").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("id=\"release-issues\">1<") && body.contains("id=\"release-events\">2<"), "{body}");
+    let value = issue(&issues, "ValueError");
+    assert!(body.contains(&format!("href=\"/acme/issues/{}\"", value.id)), "{body}");
+    assert!(!body.contains("KeyError"), "{body}");
+    assert!(body.contains("query=release%3A%221.0%22"), "links to the filtered issue list: {body}");
+
+    // Unknown releases and other organizations' releases are not found.
+    assert_eq!(ada.get("/acme/releases/9.9").await.0, 404);
+    assert_eq!(ada.get("/other/releases").await.0, 404);
+    assert_eq!(ada.get("/other/releases/1.0").await.0, 404);
+}
+
+app_tests!(
+    ui_issue_list_search_and_bulk_triage,
+    ui_issue_detail_shows_the_event,
+    ui_issue_pages_check_access_and_csrf,
+    ui_releases_list_and_detail
+);

@@ -13,6 +13,7 @@ mod home;
 mod issues;
 mod onboarding;
 mod profile;
+mod releases;
 mod settings;
 
 use axum::extract::FromRequestParts;
@@ -40,6 +41,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .merge(settings::routes())
         .merge(profile::routes())
         .merge(issues::routes())
+        .merge(releases::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, html_errors))
 }
