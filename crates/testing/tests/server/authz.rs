@@ -141,6 +141,7 @@ async fn every_route_is_guarded(app: TestApp) {
             .replace("{key}", "probe")
             .replace("{name}", "production")
             .replace("{token_id}", "1")
+            .replace("{alert_id}", "1")
             .replace("{user_id}", "me")
             .replace("{token}", "nope")
     };

@@ -1,5 +1,6 @@
 //! Black-box HTTP tests against the real server, on both backends.
 
+mod alerts;
 mod api;
 mod authz;
 mod digest;

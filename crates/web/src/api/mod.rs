@@ -8,6 +8,7 @@
 //! `/api/docs`) is generated.
 
 pub mod accounts;
+mod alerts;
 pub mod auth;
 pub(crate) mod issues;
 mod json;
@@ -75,6 +76,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .routes(routes!(teams::project_environments))
         .routes(routes!(teams::update_environment))
         .routes(routes!(teams::get_project_alerts, teams::set_project_alerts))
+        .routes(routes!(alerts::list_alerts, alerts::create_alert))
+        .routes(routes!(alerts::update_alert, alerts::delete_alert))
         .merge(issue_routes())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();

@@ -1,0 +1,224 @@
+//! GlitchTip's project alerts (`ProjectAlert`): rules with their recipients.
+//!
+//! The body keeps GlitchTip's shape (`name`, `timespanMinutes`, `quantity`, `uptime`,
+//! `alertRecipients[{recipientType, url, tagsToAdd}]`) and adds optional fields for the
+//! new conditions: `onNewIssue`, `onRegression`, `minLevel`, `environment`,
+//! `intervalMinutes`, and a per-recipient `secret` that signs webhooks (never echoed;
+//! `hasSecret` tells whether one is set).
+
+use crate::api::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use faultline_domain::access::Scope;
+use faultline_store::{AlertRecipient, AlertRule, NewAlertRecipient, NewAlertRule};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+use super::{org, project, Auth};
+use crate::{ApiError, AppState};
+
+/// Levels a rule may require at least, lowest first.
+const LEVELS: [&str; 5] = ["debug", "info", "warning", "error", "fatal"];
+
+/// A recipient in a rule's body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RecipientIn {
+    recipient_type: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    tags_to_add: Vec<String>,
+    secret: Option<String>,
+}
+
+/// Body of a rule (GlitchTip's `ProjectAlert`, extended).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AlertIn {
+    #[serde(default)]
+    name: String,
+    timespan_minutes: Option<i64>,
+    quantity: Option<i64>,
+    #[serde(default)]
+    uptime: bool,
+    #[serde(default)]
+    on_new_issue: bool,
+    #[serde(default = "yes")]
+    on_regression: bool,
+    min_level: Option<String>,
+    environment: Option<String>,
+    interval_minutes: Option<i64>,
+    #[serde(default)]
+    alert_recipients: Vec<RecipientIn>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl AlertIn {
+    fn validate(self) -> Result<(NewAlertRule, Vec<NewAlertRecipient>), ApiError> {
+        let positive = |v: Option<i64>, default: i64, field: &str| match v.unwrap_or(default) {
+            n if (1..=525_600).contains(&n) => Ok(n),
+            _ => Err(ApiError::bad_request(format!("{field} must be between 1 and 525600."))),
+        };
+        let min_level = match self.min_level.filter(|l| !l.is_empty()) {
+            Some(l) if LEVELS.contains(&l.as_str()) => Some(l),
+            Some(_) => {
+                return Err(ApiError::bad_request("minLevel must be one of debug, info, warning, error, fatal."))
+            }
+            None => None,
+        };
+        if self.name.chars().count() > 255 {
+            return Err(ApiError::bad_request("name is too long."));
+        }
+        let rule = NewAlertRule {
+            name: self.name,
+            timespan_minutes: positive(self.timespan_minutes, 1, "timespanMinutes")?,
+            quantity: positive(self.quantity, 1, "quantity")?,
+            uptime: self.uptime,
+            on_new_issue: self.on_new_issue,
+            on_regression: self.on_regression,
+            min_level,
+            environment: self.environment.filter(|e| !e.is_empty()),
+            interval_minutes: positive(self.interval_minutes, 60, "intervalMinutes")?,
+        };
+        let mut recipients = Vec::new();
+        for r in self.alert_recipients {
+            match r.recipient_type.as_str() {
+                "email" => {}
+                "webhook" => {
+                    let rest = r.url.strip_prefix("https://").or_else(|| r.url.strip_prefix("http://"));
+                    if rest.is_none_or(|host| host.is_empty() || host.chars().any(char::is_whitespace)) {
+                        return Err(ApiError::bad_request("A webhook recipient needs an http(s) url."));
+                    }
+                }
+                _ => return Err(ApiError::bad_request("recipientType must be email or webhook.")),
+            }
+            let secret = r.secret.filter(|s| !s.is_empty());
+            if let Some(s) = &secret {
+                let valid = s.strip_prefix("whsec_").is_some_and(|b| {
+                    b.len() >= 4
+                        && b.len() % 4 == 0
+                        && b.trim_end_matches('=').chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/')
+                });
+                if !valid {
+                    return Err(ApiError::bad_request("secret must be whsec_ followed by base64."));
+                }
+            }
+            recipients.push(NewAlertRecipient {
+                recipient_type: r.recipient_type,
+                url: r.url,
+                secret,
+                tags_to_add: serde_json::to_string(&r.tags_to_add).unwrap_or_else(|_| "[]".into()),
+            });
+        }
+        Ok((rule, recipients))
+    }
+}
+
+fn recipient_json(r: &AlertRecipient) -> Value {
+    let tags: Vec<String> = serde_json::from_str(&r.tags_to_add).unwrap_or_default();
+    json!({
+        "id": r.id,
+        "recipientType": r.recipient_type,
+        "url": r.url,
+        "tagsToAdd": tags,
+        "hasSecret": r.secret.is_some(),
+    })
+}
+
+async fn alert_json(state: &AppState, rule: &AlertRule) -> Result<Value, ApiError> {
+    let recipients = state.store.alert_recipients(rule.id).await?;
+    Ok(json!({
+        "id": rule.id,
+        "name": rule.name,
+        "timespanMinutes": rule.timespan_minutes,
+        "quantity": rule.quantity,
+        "uptime": rule.uptime,
+        "onNewIssue": rule.on_new_issue,
+        "onRegression": rule.on_regression,
+        "minLevel": rule.min_level,
+        "environment": rule.environment,
+        "intervalMinutes": rule.interval_minutes,
+        "alertRecipients": recipients.iter().map(recipient_json).collect::<Vec<_>>(),
+    }))
+}
+
+fn alert_id(id: &str) -> Result<i64, ApiError> {
+    id.parse().map_err(|_| ApiError::not_found())
+}
+
+/// A project's alert rules.
+#[utoipa::path(get, path = "/api/0/projects/{organization_slug}/{project_slug}/alerts/", tag = "alerts",
+    params(("organization_slug" = String, Path), ("project_slug" = String, Path)),
+    responses((status = 200, body = Vec<Object>), (status = 404)))]
+pub(crate) async fn list_alerts(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((slug, project_slug)): Path<(String, String)>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let access = org(&state, &auth, &slug).await?;
+    access.require(Scope::ProjectRead)?;
+    let p = project(&state, &access, &project_slug).await?;
+    let mut out = Vec::new();
+    for rule in state.store.alert_rules(p.id).await? {
+        out.push(alert_json(&state, &rule).await?);
+    }
+    Ok(Json(out))
+}
+
+/// Creates an alert rule.
+#[utoipa::path(post, path = "/api/0/projects/{organization_slug}/{project_slug}/alerts/", tag = "alerts",
+    params(("organization_slug" = String, Path), ("project_slug" = String, Path)), request_body = AlertIn,
+    responses((status = 201, body = Object), (status = 400), (status = 403), (status = 404)))]
+pub(crate) async fn create_alert(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((slug, project_slug)): Path<(String, String)>,
+    Json(body): Json<AlertIn>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let access = org(&state, &auth, &slug).await?;
+    access.require(Scope::ProjectWrite)?;
+    let p = project(&state, &access, &project_slug).await?;
+    let (rule, recipients) = body.validate()?;
+    let rule = state.store.create_alert_rule(p.id, &rule, &recipients).await?;
+    Ok((StatusCode::CREATED, Json(alert_json(&state, &rule).await?)))
+}
+
+/// Replaces an alert rule and its recipients.
+#[utoipa::path(put, path = "/api/0/projects/{organization_slug}/{project_slug}/alerts/{alert_id}/", tag = "alerts",
+    params(("organization_slug" = String, Path), ("project_slug" = String, Path), ("alert_id" = String, Path)),
+    request_body = AlertIn, responses((status = 200, body = Object), (status = 400), (status = 403), (status = 404)))]
+pub(crate) async fn update_alert(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((slug, project_slug, id)): Path<(String, String, String)>,
+    Json(body): Json<AlertIn>,
+) -> Result<Json<Value>, ApiError> {
+    let access = org(&state, &auth, &slug).await?;
+    access.require(Scope::ProjectWrite)?;
+    let p = project(&state, &access, &project_slug).await?;
+    let id = alert_id(&id)?;
+    let (rule, recipients) = body.validate()?;
+    let rule = state.store.update_alert_rule(p.id, id, &rule, &recipients).await?;
+    Ok(Json(alert_json(&state, &rule).await?))
+}
+
+/// Deletes an alert rule.
+#[utoipa::path(delete, path = "/api/0/projects/{organization_slug}/{project_slug}/alerts/{alert_id}/", tag = "alerts",
+    params(("organization_slug" = String, Path), ("project_slug" = String, Path), ("alert_id" = String, Path)),
+    responses((status = 204), (status = 403), (status = 404)))]
+pub(crate) async fn delete_alert(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((slug, project_slug, id)): Path<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let access = org(&state, &auth, &slug).await?;
+    access.require(Scope::ProjectWrite)?;
+    let p = project(&state, &access, &project_slug).await?;
+    state.store.delete_alert_rule(p.id, alert_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
