@@ -442,6 +442,11 @@ async fn ui_releases_list_and_detail(app: TestApp) {
     assert!(body.contains(&format!("href=\"/acme/issues/{}\"", value.id)), "{body}");
     assert!(!body.contains("KeyError"), "{body}");
     assert!(body.contains("query=release%3A%221.0%22"), "links to the filtered issue list: {body}");
+    // The issue's page offers the plain-text traceback.
+    let (status, body) = ada.get(&format!("/acme/issues/{}", value.id)).await;
+    assert_eq!(status, 200);
+    let raw = &body[body.find("id=\"raw-traceback-text\"").expect("a raw traceback")..];
+    assert!(raw.contains("line 10, in index") && raw.contains("ValueError: bad input"), "{raw}");
 
     // Unknown releases and other organizations' releases are not found.
     assert_eq!(ada.get("/acme/releases/9.9").await.0, 404);

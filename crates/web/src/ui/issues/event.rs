@@ -117,6 +117,8 @@ pub(crate) struct Request {
 pub(crate) struct EventView {
     pub message: String,
     pub exceptions: Vec<Exception>,
+    /// The exceptions as a plain-text traceback, to copy into a ticket or a chat.
+    pub raw_traceback: String,
     pub crumbs: Vec<Crumb>,
     pub crumb_categories: Vec<String>,
     pub request: Option<Request>,
@@ -165,6 +167,38 @@ fn frame(f: &Value) -> Frame {
         lines,
         vars: f.get("vars").map(pairs).unwrap_or_default(),
     }
+}
+
+/// A Python-style traceback of a chain of exceptions (each stored oldest frame first,
+/// the chain oldest exception first), which reads well for every platform.
+pub(crate) fn raw_traceback(exceptions: &[Value]) -> String {
+    let mut out = String::new();
+    for (i, e) in exceptions.iter().enumerate() {
+        if i > 0 {
+            out.push_str("\nThe above exception was the direct cause of the following exception:\n\n");
+        }
+        let frames = e.get("stacktrace").and_then(|s| s.get("frames")).and_then(Value::as_array);
+        if let Some(frames) = frames.filter(|f| !f.is_empty()) {
+            out.push_str("Traceback (most recent call last):\n");
+            for f in frames {
+                let file = str_of(f, "filename").or_else(|| str_of(f, "abs_path")).or_else(|| str_of(f, "module"));
+                out.push_str(&format!("  File \"{}\"", file.unwrap_or_else(|| "?".into())));
+                if let Some(line) = f.get("lineno").and_then(Value::as_i64) {
+                    out.push_str(&format!(", line {line}"));
+                }
+                out.push_str(&format!(", in {}\n", str_of(f, "function").unwrap_or_else(|| "?".into())));
+                if let Some(code) = str_of(f, "context_line").filter(|c| !c.trim().is_empty()) {
+                    out.push_str(&format!("    {}\n", code.trim()));
+                }
+            }
+        }
+        let ty = str_of(e, "type").unwrap_or_else(|| "Error".into());
+        match str_of(e, "value").filter(|v| !v.is_empty()) {
+            Some(value) => out.push_str(&format!("{ty}: {value}\n")),
+            None => out.push_str(&format!("{ty}\n")),
+        }
+    }
+    out
 }
 
 /// Reads the stored event. `newest_first` reverses the chain of exceptions and each
@@ -260,6 +294,7 @@ pub(crate) fn view(event: &Value, newest_first: bool, crumb_category: Option<&st
         })
         .unwrap_or_default();
     EventView {
+        raw_traceback: raw_traceback(&values("exception")),
         message,
         exceptions,
         crumbs,
@@ -323,5 +358,13 @@ mod tests {
         assert_eq!(request.headers[0].0, "Accept");
         assert_eq!(v.contexts[0].rows, [("name".to_string(), "Linux".to_string())]);
         assert_eq!(v.tags[0].1, "Firefox");
+        // The raw traceback keeps the stored order whatever the page shows.
+        assert_eq!(
+            v.raw_traceback,
+            "Traceback (most recent call last):\n  File \"lib.py\", line 3, in get\n  File \"app.py\", line 10, in main\n    \
+             x = d['a']\nKeyError: 'a'\n\nThe above exception was the direct cause of the following exception:\n\n\
+             ValueError: bad\n"
+        );
+        assert_eq!(oldest.raw_traceback, v.raw_traceback);
     }
 }
