@@ -457,6 +457,44 @@ impl Store {
         Ok(rows)
     }
 
+    /// Events of an issue received since `since`, of one environment when given.
+    pub async fn issue_event_count_since(
+        &self,
+        issue: IssueId,
+        since: Timestamp,
+        environment: Option<&str>,
+    ) -> Result<i64> {
+        let n = match environment {
+            None => read!(self, |pool| sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM events WHERE issue_id = $1 AND received_at >= $2"
+            )
+            .bind(issue)
+            .bind(since)
+            .fetch_one(pool)
+            .await)?,
+            Some(env) => read!(self, |pool| sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM events e JOIN environments v ON v.id = e.environment_id
+                 WHERE e.issue_id = $1 AND e.received_at >= $2 AND v.name = $3"
+            )
+            .bind(issue)
+            .bind(since)
+            .bind(env)
+            .fetch_one(pool)
+            .await)?,
+        };
+        Ok(n)
+    }
+
+    /// Whether any project has an alert rule (digestion skips evaluation otherwise).
+    pub async fn any_alert_rules(&self) -> Result<bool> {
+        let n = read!(self, |pool| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM alert_rules LIMIT 1) r"
+        )
+        .fetch_one(pool)
+        .await)?;
+        Ok(n > 0)
+    }
+
     /// Notifications not yet sent or failed for good.
     pub async fn pending_alert_notifications(&self) -> Result<i64> {
         let n = read!(self, |pool| sqlx::query_scalar::<_, i64>(

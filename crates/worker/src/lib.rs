@@ -6,6 +6,7 @@
 //! token is cancelled: a runner finishes the job it holds, then exits. Jobs are plain
 //! async functions registered in [`jobs`]; add a module there to add a job kind.
 
+mod alerts;
 mod digest;
 pub mod jobs;
 mod runner;

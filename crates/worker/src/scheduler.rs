@@ -21,7 +21,11 @@ pub(crate) struct Periodic {
     pub every: Duration,
 }
 
-pub(crate) const PERIODIC: &[Periodic] = &[Periodic { kind: jobs::retention::KIND, every: Duration::from_secs(3600) }];
+pub(crate) const PERIODIC: &[Periodic] = &[
+    Periodic { kind: jobs::retention::KIND, every: Duration::from_secs(3600) },
+    // Retries whose scheduled run was lost.
+    Periodic { kind: jobs::alerts::KIND, every: Duration::from_secs(60) },
+];
 
 pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken) {
     // Jitter, so instances started together do not tick in lockstep.

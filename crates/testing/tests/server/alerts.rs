@@ -1,10 +1,145 @@
 //! Project alert rules through GlitchTip's ProjectAlert API.
 
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
 use faultline_domain::access::Scopes;
 use faultline_store::Role;
+use faultline_testing::smtp::SmtpSink;
 use faultline_testing::{app_tests, TestApp};
+use hmac::{Hmac, Mac};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use sha2::Sha256;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// A request the webhook receiver got: lower-case headers and the raw body.
+#[derive(Clone, Debug)]
+struct Received {
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+/// A tiny HTTP/1.1 receiver on 127.0.0.1: answers each request with the next status
+/// of `statuses` (the last one repeats) and records it.
+struct Receiver {
+    url: String,
+    got: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    async fn start(statuses: &[u16]) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let statuses = statuses.to_vec();
+        let log = got.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else { return };
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let (head_end, length) = loop {
+                    let n = socket.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        break (None, 0);
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..at]).to_lowercase();
+                        let length = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        break (Some(at + 4), length);
+                    }
+                };
+                let Some(head_end) = head_end else { continue };
+                while buf.len() < head_end + length {
+                    let n = socket.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                let headers = head
+                    .lines()
+                    .skip(1)
+                    .filter_map(|l| l.split_once(':'))
+                    .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
+                    .collect();
+                let received = Received { headers, body: buf[head_end..].to_vec() };
+                let status = {
+                    let mut log = log.lock().unwrap();
+                    log.push(received);
+                    statuses[(log.len() - 1).min(statuses.len() - 1)]
+                };
+                let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+                let _ = socket.write_all(answer.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            }
+        });
+        Receiver { url, got }
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+
+    async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let got = self.received();
+            if got.len() >= n {
+                return got;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the receiver got {} of {n} requests", got.len());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Verifies a Standard Webhooks signature.
+fn verify(secret: &str, r: &Received) {
+    let id = r.header("webhook-id").expect("webhook-id");
+    let ts = r.header("webhook-timestamp").expect("webhook-timestamp");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    assert!((ts.parse::<i64>().unwrap() - now).abs() < 300, "timestamp {ts} is not recent");
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key = b64.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{ts}.").as_bytes());
+    mac.update(&r.body);
+    let expected = format!("v1,{}", b64.encode(mac.finalize().into_bytes()));
+    let sent = r.header("webhook-signature").expect("webhook-signature");
+    assert!(sent.split(' ').any(|s| s == expected), "signature {sent} is not {expected}");
+}
+
+async fn send_event(app: &TestApp, p: &faultline_testing::TestProject, message: &str, level: &str) {
+    let res = app
+        .http
+        .post(format!("{}?sentry_key={}", app.url(&format!("/api/{}/store/", p.id)), p.key))
+        .json(&json!({"message": message, "level": level, "environment": "production", "release": "app@1.2"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    app.wait_for_digest(Duration::from_secs(30)).await;
+}
 
 async fn token(app: &TestApp, org: &str, email: &str, role: Role, scopes: &str) -> String {
     let org = app.store.organization_by_slug(org).await.unwrap().expect("organization exists");
@@ -120,4 +255,124 @@ async fn project_alert_crud(app: TestApp) {
     assert_eq!(list, json!([]));
 }
 
-app_tests!(project_alert_crud);
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+async fn webhook_on_new_issue_is_signed_and_throttled(app: TestApp) {
+    let receiver = Receiver::start(&[200]).await;
+    let p = app.create_project("acme", "web").await;
+    let owner = token(&app, "acme", "owner@acme.test", Role::Owner, "project:read,project:write").await;
+    let rule = json!({
+        "name": "New issues", "timespanMinutes": 10, "quantity": 1, "onNewIssue": true, "intervalMinutes": 60,
+        "alertRecipients": [{"recipientType": "webhook", "url": receiver.url, "tagsToAdd": ["release"], "secret": SECRET}]
+    });
+    let (status, _) =
+        call(&app, &owner, Method::POST, &format!("/api/0/projects/acme/{}/alerts/", p.slug), Some(rule)).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    send_event(&app, &p, "Checkout failed", "error").await;
+    let got = receiver.wait_for(1, Duration::from_secs(20)).await;
+    let hook = &got[0];
+    verify(SECRET, hook);
+    assert_eq!(hook.header("content-type"), Some("application/json"));
+    let body = hook.json();
+    assert_eq!(body["alias"], "GlitchTip");
+    assert_eq!(body["text"], "GlitchTip Alert");
+    let attachment = &body["attachments"][0];
+    assert_eq!(attachment["title"], "Checkout failed");
+    assert_eq!(attachment["color"], "#e52b50", "error level colour");
+    let issue = app.store.project_issues(faultline_store::ProjectId(p.id), 10).await.unwrap().remove(0);
+    let link = attachment["title_link"].as_str().unwrap();
+    assert!(link.ends_with(&format!("/acme/issues/{}", issue.id)), "{link}");
+    let fields = attachment["fields"].as_array().unwrap();
+    let field = |t: &str| fields.iter().find(|f| f["title"] == t).map(|f| f["value"].clone());
+    assert_eq!(field("Project"), Some(json!("web")));
+    assert_eq!(field("Environment"), Some(json!("production")));
+    assert_eq!(field("Release"), Some(json!("app@1.2")));
+    assert_eq!(field("release"), Some(json!("app@1.2")), "tagsToAdd");
+    assert_eq!(body["sections"][0]["activitySubtitle"], format!("[View Issue WEB-{}]({link})", issue.short_id));
+
+    // The same issue again within the interval: nothing more is sent.
+    send_event(&app, &p, "Checkout failed", "error").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(receiver.received().len(), 1, "throttled by the action interval");
+    assert_eq!(app.store.pending_alert_notifications().await.unwrap(), 0);
+}
+
+async fn failing_webhook_is_retried_and_logged(app: TestApp) {
+    let receiver = Receiver::start(&[500, 200]).await;
+    let p = app.create_project("acme", "web").await;
+    let owner = token(&app, "acme", "owner@acme.test", Role::Owner, "project:read,project:write").await;
+    let rule = json!({"name": "Any", "timespanMinutes": 5, "quantity": 1,
+        "alertRecipients": [{"recipientType": "webhook", "url": receiver.url}]});
+    let (status, created) =
+        call(&app, &owner, Method::POST, &format!("/api/0/projects/acme/{}/alerts/", p.slug), Some(rule)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    send_event(&app, &p, "Flaky receiver", "warning").await;
+    let got = receiver.wait_for(2, Duration::from_secs(30)).await;
+    assert!(got[0].header("webhook-signature").is_none(), "no secret, no signature");
+    assert_eq!(got[0].body, got[1].body, "the retry sends the same payload");
+    assert_eq!(got[1].json()["attachments"][0]["color"], "#e9b949", "warning level colour");
+    let recipient = created["alertRecipients"][0]["id"].as_i64().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let log = loop {
+        let log = app.store.alert_deliveries(recipient, 10).await.unwrap();
+        if log.len() >= 2 || tokio::time::Instant::now() > deadline {
+            break log;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut attempts: Vec<_> = log.iter().map(|d| (d.attempt, d.status.as_str(), d.response_code)).collect();
+    attempts.sort();
+    assert_eq!(attempts, [(1, "error", Some(500)), (2, "ok", Some(200))]);
+}
+
+app_tests!(project_alert_crud, webhook_on_new_issue_is_signed_and_throttled, failing_webhook_is_retried_and_logged,);
+
+mod mail {
+    use super::*;
+
+    async fn email_recipient_gets_the_alert(backend: faultline_testing::TestBackend) {
+        let smtp = SmtpSink::start().await;
+        let Some(app) = TestApp::builder(backend).env("EMAIL_URL", &smtp.url()).start().await else { return };
+        let p = app.create_project("acme", "web").await;
+        let org = app.store.organization_by_slug("acme").await.unwrap().unwrap();
+        let user = app
+            .store
+            .create_user(&faultline_store::NewUser {
+                email: "dev@acme.test".into(),
+                name: "Dev".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let member = app.store.add_member(org.id, user.id, Role::Owner).await.unwrap();
+        let team = app.store.create_team(org.id, "core").await.unwrap();
+        app.store.add_team_member(team.id, member.id).await.unwrap();
+        app.store.add_team_project(team.id, faultline_store::ProjectId(p.id)).await.unwrap();
+        let owner =
+            faultline_domain::tokens::create(&app.store, &user, "t", Scopes::parse_list("project:write").unwrap())
+                .await
+                .unwrap()
+                .1;
+        let rule = json!({"name": "Mail", "timespanMinutes": 5, "quantity": 1,
+            "alertRecipients": [{"recipientType": "email", "url": ""}]});
+        let (status, _) =
+            call(&app, &owner, Method::POST, &format!("/api/0/projects/acme/{}/alerts/", p.slug), Some(rule)).await;
+        assert_eq!(status, StatusCode::CREATED);
+        send_event(&app, &p, "Disk full", "fatal").await;
+        let mail = smtp.wait_for("dev@acme.test", Duration::from_secs(30)).await;
+        assert!(mail.data.contains("Disk full"), "{}", mail.data);
+        assert!(mail.data.contains("[web] fatal: Disk full"), "{}", mail.data);
+        assert!(mail.data.contains("/acme/issues/"), "{}", mail.data);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        email_recipient_gets_the_alert(faultline_testing::TestBackend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        email_recipient_gets_the_alert(faultline_testing::TestBackend::Postgres).await;
+    }
+}

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use faultline_processing::Processor;
-use faultline_store::{DigestBatch, Queued, Store};
+use faultline_store::{DigestBatch, Queued};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -53,10 +53,10 @@ pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken, wa
         let (suspects, healthy): (Vec<Queued>, Vec<Queued>) =
             rows.into_iter().partition(|r| r.attempts > ISOLATE_AFTER);
         if !healthy.is_empty() {
-            digest(&ctx.store, &processor, healthy, cores, false).await;
+            digest(&ctx, &processor, healthy, cores, false).await;
         }
         for row in suspects {
-            digest(&ctx.store, &processor, vec![row], 1, true).await;
+            digest(&ctx, &processor, vec![row], 1, true).await;
         }
     }
     tracing::debug!("digest stopped");
@@ -72,7 +72,8 @@ async fn pause(shutdown: &CancellationToken, wakeup: &Notify, max: Duration) {
 
 /// Processes and writes one batch. On failure the rows stay claimed until their lease
 /// expires and are retried; a row failing alone is parked.
-async fn digest(store: &Store, processor: &Arc<Processor>, rows: Vec<Queued>, parallel: usize, alone: bool) {
+async fn digest(ctx: &WorkerContext, processor: &Arc<Processor>, rows: Vec<Queued>, parallel: usize, alone: bool) {
+    let store = &ctx.store;
     let started = Instant::now();
     let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
     let result = async {
@@ -101,6 +102,7 @@ async fn digest(store: &Store, processor: &Arc<Processor>, rows: Vec<Queued>, pa
             total_ms = started.elapsed().as_millis() as u64,
             "batch digested"
         );
+        crate::alerts::evaluate(ctx, &outcome).await;
         Ok::<_, String>(())
     }
     .await;

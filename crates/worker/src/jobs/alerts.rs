@@ -1,0 +1,193 @@
+//! Delivers due alert notifications from the outbox: webhooks (POST JSON, signed with
+//! Standard Webhooks headers when the recipient has a secret) and email (to the
+//! project's team members who want it, through the email job). Each attempt is logged;
+//! a failure is retried with exponential backoff, and a later run is scheduled for it.
+//! Runs after every firing and once a minute (for retries whose run was lost).
+
+use std::time::Duration;
+
+use anyhow::Context;
+use base64::Engine;
+use faultline_domain::mail::Email;
+use faultline_store::{AlertNotification, NewJob, Store, Timestamp};
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+
+use crate::WorkerContext;
+
+/// The job kind.
+pub const KIND: &str = "alerts.deliver";
+/// Attempts before a notification is given up.
+pub const MAX_ATTEMPTS: i64 = 6;
+/// Notifications claimed per round.
+const CLAIM: i64 = 20;
+/// How long a claimed notification is ours.
+const LEASE: Duration = Duration::from_secs(60);
+/// Webhook timeout (GlitchTip's).
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Enqueues a delivery run at `at`.
+pub async fn enqueue_delivery(store: &Store, at: Timestamp) {
+    let job = NewJob { run_at: at, max_attempts: 3, ..NewJob::now(KIND, Value::Null) };
+    if let Err(e) = store.enqueue_job(&job).await {
+        tracing::warn!(error = %e, "cannot schedule alert delivery");
+    }
+}
+
+/// 5 s, 20 s, 80 s, 320 s, … capped at an hour.
+pub fn backoff(attempts: i64) -> Duration {
+    let exp = attempts.clamp(1, 8) as u32 - 1;
+    Duration::from_secs(5u64.saturating_mul(4u64.pow(exp))).min(Duration::from_secs(3600))
+}
+
+/// The Standard Webhooks signature of `body`: `v1,<base64 HMAC-SHA256("{id}.{ts}.{body}")>`
+/// keyed with the decoded `whsec_` secret.
+pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> anyhow::Result<String> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key = b64.decode(secret.strip_prefix("whsec_").unwrap_or(secret)).context("the secret is not base64")?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).context("bad key")?;
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(body);
+    Ok(format!("v1,{}", b64.encode(mac.finalize().into_bytes())))
+}
+
+/// Delivers every due notification (several rounds until none is due).
+pub async fn run(ctx: &WorkerContext) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder().timeout(TIMEOUT).build().context("HTTP client")?;
+    loop {
+        let due = ctx.store.claim_alert_notifications(CLAIM, LEASE).await?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        // One dead recipient must not delay the others: deliver concurrently.
+        let rounds = due.iter().map(|n| deliver(ctx, &client, n));
+        let results = futures_util::future::join_all(rounds).await;
+        let mut next_retry: Option<Timestamp> = None;
+        for (n, (code, error)) in due.iter().zip(results) {
+            let retry_at = match &error {
+                Some(_) if n.attempts < MAX_ATTEMPTS => Some(Timestamp::now().plus(backoff(n.attempts))),
+                _ => None,
+            };
+            if let Some(e) = &error {
+                tracing::warn!(notification = n.id, recipient = n.recipient_id, attempts = n.attempts, error = %e, "alert delivery failed");
+            }
+            ctx.store.record_alert_delivery(n, code, error.as_deref(), retry_at).await?;
+            if let Some(at) = retry_at {
+                next_retry = Some(next_retry.map_or(at, |t: Timestamp| t.min(at)));
+            }
+        }
+        if let Some(at) = next_retry {
+            enqueue_delivery(&ctx.store, at).await;
+        }
+    }
+}
+
+/// One attempt: `(response code, error)`.
+async fn deliver(
+    ctx: &WorkerContext,
+    client: &reqwest::Client,
+    n: &AlertNotification,
+) -> (Option<i64>, Option<String>) {
+    match n.recipient_type.as_str() {
+        "webhook" => webhook(client, n).await,
+        "email" => match email(ctx, n).await {
+            Ok(()) => (None, None),
+            Err(e) => (None, Some(format!("{e:#}"))),
+        },
+        other => (None, Some(format!("unknown recipient type {other:?}"))),
+    }
+}
+
+async fn webhook(client: &reqwest::Client, n: &AlertNotification) -> (Option<i64>, Option<String>) {
+    let body = n.payload.clone().into_bytes();
+    let mut req = client.post(&n.url).header("content-type", "application/json");
+    if let Some(secret) = &n.secret {
+        let id = format!("msg_{}", n.id);
+        let ts = Timestamp::now().micros() / 1_000_000;
+        match sign(secret, &id, ts, &body) {
+            Ok(signature) => {
+                req = req
+                    .header("webhook-id", id)
+                    .header("webhook-timestamp", ts.to_string())
+                    .header("webhook-signature", signature);
+            }
+            Err(e) => return (None, Some(format!("{e:#}"))),
+        }
+    }
+    match req.body(body).send().await {
+        Ok(res) if res.status().is_success() => (Some(i64::from(res.status().as_u16())), None),
+        Ok(res) => {
+            let code = res.status().as_u16();
+            (Some(i64::from(code)), Some(format!("the receiver answered HTTP {code}")))
+        }
+        Err(e) => (None, Some(format!("{e}"))),
+    }
+}
+
+/// Queues one mail per recipient user (once per notification and user, even when the
+/// delivery runs again).
+async fn email(ctx: &WorkerContext, n: &AlertNotification) -> anyhow::Result<()> {
+    let facts: Value = serde_json::from_str(&n.payload).context("malformed alert payload")?;
+    let issue = n.issue_id.context("an email alert without an issue")?;
+    let project = ctx.store.issue(issue).await?.project_id;
+    let s = |k: &str| facts[k].as_str().unwrap_or_default().to_string();
+    for (user, to) in ctx.store.project_alert_recipients(project).await? {
+        let subject = format!("[{}] {}: {}", s("project"), s("level"), s("title"));
+        let text = format!(
+            "GlitchTip Alert\n\n{}\n{}\n\nProject: {}\nEnvironment: {}\nRelease: {}\nLevel: {}\nEvents: {}\nFirst seen: {}\nLast seen: {}\n\nView issue: {}\n",
+            s("title"),
+            s("culprit"),
+            s("project"),
+            s("environment"),
+            s("release"),
+            s("level"),
+            facts["count"],
+            s("firstSeen"),
+            s("lastSeen"),
+            s("link"),
+        );
+        let html = format!(
+            "<h2>{}</h2><p><code>{}</code></p><p>Project: {}<br>Level: {}<br>Events: {}</p><p><a href=\"{}\">View issue</a></p>",
+            esc(&s("title")),
+            esc(&s("culprit")),
+            esc(&s("project")),
+            esc(&s("level")),
+            facts["count"],
+            esc(&s("link")),
+        );
+        let email = Email { to, subject, text, html: Some(html) };
+        let job = NewJob {
+            unique_key: Some(format!("alert-mail:{}:{}", n.id, user.0)),
+            max_attempts: 8,
+            ..NewJob::now(faultline_domain::mail::JOB, serde_json::to_value(&email)?)
+        };
+        ctx.store.enqueue_job(&job).await?;
+    }
+    Ok(())
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_matches_the_standard_webhooks_example() {
+        // The example of the Standard Webhooks reference libraries.
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let body = br#"{"test": 2432232314}"#;
+        let sig = sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body).unwrap();
+        assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert_eq!(backoff(1), Duration::from_secs(5));
+        assert_eq!(backoff(2), Duration::from_secs(20));
+        assert_eq!(backoff(9), Duration::from_secs(3600));
+    }
+}
