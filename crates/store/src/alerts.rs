@@ -495,6 +495,24 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Deletes settled notifications (sent or failed) created before `before`, with
+    /// their delivery log, and per-issue fire clocks older than that.
+    pub async fn purge_alert_history(&self, before: Timestamp) -> Result<u64> {
+        let done = write!(self, |pool| sqlx::query(
+            "DELETE FROM alert_notifications WHERE status <> 'pending' AND created_at < $1"
+        )
+        .bind(before)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        write!(self, |pool| sqlx::query("DELETE FROM alert_issue_fires WHERE fired_at < $1")
+            .bind(before)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done)
+    }
+
     /// Notifications not yet sent or failed for good.
     pub async fn pending_alert_notifications(&self) -> Result<i64> {
         let n = read!(self, |pool| sqlx::query_scalar::<_, i64>(

@@ -470,6 +470,14 @@ pub async fn alert_rules_outbox_and_log(store: &Store) {
     assert!(mine.iter().all(|d| d.status == "error"));
     assert!(mine.iter().any(|d| d.response_code == Some(500)));
 
+    // Retention removes settled notifications and their log, never pending ones.
+    assert_eq!(store.purge_alert_history(Timestamp::from_micros(0)).await.unwrap(), 0);
+    assert_eq!(store.purge_alert_history(Timestamp::now().plus_secs(1)).await.unwrap(), 3);
+    assert!(store.alert_deliveries(first.recipient_id, 10).await.unwrap().is_empty());
+    // The fire clock went too: the rule may fire again.
+    assert!(store.fire_alert(created.id, issue, hour, &notes[..1]).await.unwrap());
+    assert_eq!(store.pending_alert_notifications().await.unwrap(), 1);
+
     store.delete_alert_rule(project, created.id).await.unwrap();
     assert!(store.alert_rules(project).await.unwrap().is_empty());
     assert!(matches!(store.delete_alert_rule(project, created.id).await, Err(StoreError::NotFound)));

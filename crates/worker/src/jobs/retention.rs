@@ -35,6 +35,7 @@ pub async fn run(ctx: &WorkerContext) -> anyhow::Result<()> {
     }
     let stats = store.delete_hourly_stats_before(event_cutoff).await?;
     let jobs = store.purge_finished_jobs(now.plus_secs(-7 * DAY_SECS)).await?;
-    tracing::info!(issues, events, stats, jobs, "retention pass finished");
+    let alerts = store.purge_alert_history(event_cutoff).await?;
+    tracing::info!(issues, events, stats, jobs, alerts, "retention pass finished");
     Ok(())
 }
