@@ -482,3 +482,80 @@ pub async fn alert_rules_outbox_and_log(store: &Store) {
     assert!(store.alert_rules(project).await.unwrap().is_empty());
     assert!(matches!(store.delete_alert_rule(project, created.id).await, Err(StoreError::NotFound)));
 }
+
+pub async fn alert_firing_and_claims_are_exclusive(store: &Store) {
+    use faultline_store::{NewAlertNotification, NewAlertRecipient, NewAlertRule};
+
+    let (project, q) = project_with_queue(store, 1).await;
+    let out = store
+        .write_batch(&DigestBatch {
+            queue_ids: q.clone(),
+            events: vec![event(q[0], project, "aaa", 1)],
+            ..DigestBatch::default()
+        })
+        .await
+        .unwrap();
+    let issue = out.new_issues[0];
+    let rule = NewAlertRule {
+        name: "Any".into(),
+        timespan_minutes: 1,
+        quantity: 1,
+        uptime: false,
+        on_new_issue: true,
+        on_regression: true,
+        min_level: None,
+        environment: None,
+        interval_minutes: 60,
+    };
+    let recipients: Vec<NewAlertRecipient> = (0..10)
+        .map(|i| NewAlertRecipient {
+            recipient_type: "webhook".into(),
+            url: format!("http://r{i}/"),
+            secret: None,
+            tags_to_add: "[]".into(),
+        })
+        .collect();
+    let rule = store.create_alert_rule(project, &rule, &recipients).await.unwrap();
+    let notes: Vec<NewAlertNotification> = store
+        .alert_recipients(rule.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| NewAlertNotification {
+            recipient_id: r.id,
+            reason: "new_issue".into(),
+            payload: serde_json::json!({}),
+        })
+        .collect();
+
+    // Several workers evaluating the same issue at once: one fires.
+    let firing: Vec<_> = (0..6)
+        .map(|_| {
+            let (store, notes) = (store.clone(), notes.clone());
+            tokio::spawn(
+                async move { store.fire_alert(rule.id, issue, Duration::from_secs(3600), &notes).await.unwrap() },
+            )
+        })
+        .collect();
+    let mut fired = 0;
+    for f in firing {
+        fired += usize::from(f.await.unwrap());
+    }
+    assert_eq!(fired, 1);
+    assert_eq!(store.pending_alert_notifications().await.unwrap(), 10);
+
+    // Several deliverers claiming at once never take the same notification.
+    let claims: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.claim_alert_notifications(3, Duration::from_secs(60)).await.unwrap() })
+        })
+        .collect();
+    let mut seen = HashSet::new();
+    for c in claims {
+        for n in c.await.unwrap() {
+            assert!(seen.insert(n.id), "notification {} claimed twice", n.id);
+        }
+    }
+    assert_eq!(seen.len(), 10);
+}

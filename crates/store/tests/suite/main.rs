@@ -44,4 +44,5 @@ store_tests!(
     resolved_issues_regress_ignored_do_not,
     merge_and_unmerge,
     alert_rules_outbox_and_log,
+    alert_firing_and_claims_are_exclusive,
 );
