@@ -324,6 +324,18 @@ async fn failing_webhook_is_retried_and_logged(app: TestApp) {
     let mut attempts: Vec<_> = log.iter().map(|d| (d.attempt, d.status.as_str(), d.response_code)).collect();
     attempts.sort();
     assert_eq!(attempts, [(1, "error", Some(500)), (2, "ok", Some(200))]);
+
+    // The same log through the API, newest first.
+    let id = created["id"].as_i64().unwrap();
+    let path = format!("/api/0/projects/acme/{}/alerts/{id}/deliveries/", p.slug);
+    let (status, log) = call(&app, &owner, Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let log = log.as_array().unwrap();
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!((log[0]["attempt"].as_i64(), log[0]["status"].as_str()), (Some(2), Some("ok")));
+    assert_eq!(log[1]["responseCode"], 500);
+    assert_eq!(log[1]["error"], "the receiver answered HTTP 500");
+    assert_eq!(log[0]["recipientId"].as_i64(), Some(recipient));
 }
 
 app_tests!(project_alert_crud, webhook_on_new_issue_is_signed_and_throttled, failing_webhook_is_retried_and_logged,);

@@ -127,6 +127,15 @@ async fn every_route_is_guarded(app: TestApp) {
     let comment_id = comment["id"].as_str().map(String::from).unwrap_or_else(|| comment["id"].to_string());
     let keys = ok_json(&app, &owner, Method::GET, &format!("/api/0/projects/acme/{}/keys/", p.slug), Value::Null).await;
     let key_id = keys[0]["id"].as_str().unwrap().to_string();
+    let alert = ok_json(
+        &app,
+        &owner,
+        Method::POST,
+        &format!("/api/0/projects/acme/{}/alerts/", p.slug),
+        json!({"name": "probe", "alertRecipients": [{"recipientType": "email", "url": ""}]}),
+    )
+    .await;
+    let alert_id = alert["id"].to_string();
 
     let fill = |template: &str| -> String {
         template
@@ -141,7 +150,7 @@ async fn every_route_is_guarded(app: TestApp) {
             .replace("{key}", "probe")
             .replace("{name}", "production")
             .replace("{token_id}", "1")
-            .replace("{alert_id}", "1")
+            .replace("{alert_id}", &alert_id)
             .replace("{user_id}", "me")
             .replace("{token}", "nope")
     };

@@ -222,3 +222,40 @@ pub(crate) async fn delete_alert(
     state.store.delete_alert_rule(p.id, alert_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The delivery log of a rule's recipients, newest first (up to 100 attempts each).
+#[utoipa::path(get, path = "/api/0/projects/{organization_slug}/{project_slug}/alerts/{alert_id}/deliveries/",
+    tag = "alerts",
+    params(("organization_slug" = String, Path), ("project_slug" = String, Path), ("alert_id" = String, Path)),
+    responses((status = 200, body = Vec<Object>), (status = 404)))]
+pub(crate) async fn list_deliveries(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((slug, project_slug, id)): Path<(String, String, String)>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let access = org(&state, &auth, &slug).await?;
+    access.require(Scope::ProjectRead)?;
+    let p = project(&state, &access, &project_slug).await?;
+    let rule = state.store.alert_rule(p.id, alert_id(&id)?).await?;
+    let mut log = Vec::new();
+    for r in state.store.alert_recipients(rule.id).await? {
+        log.extend(state.store.alert_deliveries(r.id, 100).await?);
+    }
+    log.sort_by_key(|d| std::cmp::Reverse((d.created_at, d.id)));
+    Ok(Json(
+        log.iter()
+            .map(|d| {
+                json!({
+                    "id": d.id,
+                    "notificationId": d.notification_id,
+                    "recipientId": d.recipient_id,
+                    "attempt": d.attempt,
+                    "status": d.status,
+                    "responseCode": d.response_code,
+                    "error": d.error,
+                    "dateCreated": d.created_at,
+                })
+            })
+            .collect(),
+    ))
+}
