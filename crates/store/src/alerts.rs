@@ -112,6 +112,8 @@ pub struct NewAlertNotification {
 pub struct AlertNotification {
     /// Id (also the `webhook-id` of every attempt).
     pub id: i64,
+    /// The rule's project.
+    pub project_id: ProjectId,
     /// Rule.
     pub rule_id: i64,
     /// Issue.
@@ -152,6 +154,9 @@ pub struct AlertDelivery {
     /// When.
     pub created_at: Timestamp,
 }
+
+/// The job kind that delivers due notifications.
+pub const ALERT_DELIVERY_JOB: &str = "alerts.deliver";
 
 const RULE_COLUMNS: &str = "id, project_id, name, timespan_minutes, quantity, uptime, on_new_issue, on_regression, \
      min_level, environment, interval_minutes, created_at";
@@ -363,6 +368,25 @@ impl Store {
         Ok(fired)
     }
 
+    /// Queues a test notification (no issue) for one recipient of a rule.
+    pub async fn enqueue_alert_test(&self, rule: i64, recipient: i64, payload: &serde_json::Value) -> Result<()> {
+        let now = Timestamp::now();
+        write!(self, |pool| sqlx::query(
+            "INSERT INTO alert_notifications (dedup_key, rule_id, recipient_id, issue_id, reason, payload,
+                 status, attempts, next_attempt_at, created_at)
+             VALUES ($1, $2, $3, NULL, 'test', $4, 'pending', 0, $5, $5) ON CONFLICT (dedup_key) DO NOTHING"
+        )
+        .bind(format!("test:{rule}:{recipient}:{}", now.micros()))
+        .bind(rule)
+        .bind(recipient)
+        .bind(payload.to_string())
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     /// Claims up to `limit` due notifications for `lease`, counting the attempt.
     pub async fn claim_alert_notifications(&self, limit: i64, lease: Duration) -> Result<Vec<AlertNotification>> {
         let now = Timestamp::now();
@@ -386,9 +410,10 @@ impl Store {
         let mut rows = Vec::with_capacity(ids.len());
         for id in ids {
             let row = write!(self, |pool| sqlx::query_as::<_, AlertNotification>(
-                "SELECT n.id, n.rule_id, n.issue_id, n.reason, n.payload, n.attempts, n.recipient_id,
+                "SELECT n.id, a.project_id, n.rule_id, n.issue_id, n.reason, n.payload, n.attempts, n.recipient_id,
                         r.recipient_type, r.url, r.secret
-                 FROM alert_notifications n JOIN alert_recipients r ON r.id = n.recipient_id WHERE n.id = $1"
+                 FROM alert_notifications n JOIN alert_recipients r ON r.id = n.recipient_id
+                 JOIN alert_rules a ON a.id = n.rule_id WHERE n.id = $1"
             )
             .bind(id)
             .fetch_optional(pool)

@@ -49,6 +49,7 @@ pub mod testing;
 
 pub use alerts::{
     AlertDelivery, AlertNotification, AlertRecipient, AlertRule, NewAlertNotification, NewAlertRecipient, NewAlertRule,
+    ALERT_DELIVERY_JOB,
 };
 pub use attachments::Attachment;
 pub use backend::Store;

@@ -296,6 +296,18 @@ async fn webhook_on_new_issue_is_signed_and_throttled(app: TestApp) {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(receiver.received().len(), 1, "throttled by the action interval");
     assert_eq!(app.store.pending_alert_notifications().await.unwrap(), 0);
+
+    // "Send test notification" reaches the same receiver, signed.
+    let (_, rules) = call(&app, &owner, Method::GET, &format!("/api/0/projects/acme/{}/alerts/", p.slug), None).await;
+    let id = rules[0]["id"].as_i64().unwrap();
+    let path = format!("/api/0/projects/acme/{}/alerts/{id}/test/", p.slug);
+    let (status, answer) = call(&app, &owner, Method::POST, &path, None).await;
+    assert_eq!((status, answer), (StatusCode::ACCEPTED, json!({"queued": 1})));
+    let got = receiver.wait_for(2, Duration::from_secs(20)).await;
+    verify(SECRET, &got[1]);
+    let test = got[1].json();
+    assert_eq!(test["text"], "GlitchTip Alert (test notification)");
+    assert_eq!(test["attachments"][0]["title"], "Test notification for \"New issues\"");
 }
 
 async fn failing_webhook_is_retried_and_logged(app: TestApp) {

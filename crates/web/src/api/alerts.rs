@@ -259,3 +259,48 @@ pub(crate) async fn list_deliveries(
             .collect(),
     ))
 }
+
+/// Sends a test notification to every recipient of a rule (delivered, signed, retried
+/// and logged like a real one).
+#[utoipa::path(post, path = "/api/0/projects/{organization_slug}/{project_slug}/alerts/{alert_id}/test/",
+    tag = "alerts",
+    params(("organization_slug" = String, Path), ("project_slug" = String, Path), ("alert_id" = String, Path)),
+    responses((status = 202, body = Object), (status = 403), (status = 404)))]
+pub(crate) async fn test_alert(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((slug, project_slug, id)): Path<(String, String, String)>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let access = org(&state, &auth, &slug).await?;
+    access.require(Scope::ProjectWrite)?;
+    let p = project(&state, &access, &project_slug).await?;
+    let rule = state.store.alert_rule(p.id, alert_id(&id)?).await?;
+    let http = &state.config.http;
+    let link = format!("{}{}/{}/issues", http.public_url, http.base_path, access.org.slug);
+    let recipients = state.store.alert_recipients(rule.id).await?;
+    for r in &recipients {
+        let payload = if r.recipient_type == "webhook" {
+            json!({
+                "alias": "GlitchTip",
+                "text": "GlitchTip Alert (test notification)",
+                "attachments": [{
+                    "title": format!("Test notification for \"{}\"", rule.name),
+                    "title_link": link,
+                    "text": "This is a test of the alert's webhook.",
+                    "image_url": null,
+                    "color": "#4b60b4",
+                    "fields": [{"title": "Project", "value": p.name, "short": true}],
+                    "mrkdown_in": ["text"],
+                }],
+                "sections": [{"activityTitle": "Test notification", "activitySubtitle": format!("[View Issues]({link})")}],
+            })
+        } else {
+            json!({"title": format!("Test notification for \"{}\"", rule.name), "culprit": "", "project": p.name,
+                   "level": "info", "count": 0, "link": link})
+        };
+        state.store.enqueue_alert_test(rule.id, r.id, &payload).await?;
+    }
+    let job = faultline_store::NewJob::now(faultline_store::ALERT_DELIVERY_JOB, Value::Null);
+    state.store.enqueue_job(&job).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"queued": recipients.len()}))))
+}

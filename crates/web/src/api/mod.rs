@@ -79,6 +79,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .routes(routes!(alerts::list_alerts, alerts::create_alert))
         .routes(routes!(alerts::update_alert, alerts::delete_alert))
         .routes(routes!(alerts::list_deliveries))
+        .routes(routes!(alerts::test_alert))
         .merge(issue_routes())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();

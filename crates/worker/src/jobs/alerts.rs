@@ -17,7 +17,7 @@ use sha2::Sha256;
 use crate::WorkerContext;
 
 /// The job kind.
-pub const KIND: &str = "alerts.deliver";
+pub const KIND: &str = faultline_store::ALERT_DELIVERY_JOB;
 /// Attempts before a notification is given up.
 pub const MAX_ATTEMPTS: i64 = 6;
 /// Notifications claimed per round.
@@ -129,8 +129,7 @@ async fn webhook(client: &reqwest::Client, n: &AlertNotification) -> (Option<i64
 /// delivery runs again).
 async fn email(ctx: &WorkerContext, n: &AlertNotification) -> anyhow::Result<()> {
     let facts: Value = serde_json::from_str(&n.payload).context("malformed alert payload")?;
-    let issue = n.issue_id.context("an email alert without an issue")?;
-    let project = ctx.store.issue(issue).await?.project_id;
+    let project = n.project_id;
     let s = |k: &str| facts[k].as_str().unwrap_or_default().to_string();
     for (user, to) in ctx.store.project_alert_recipients(project).await? {
         let subject = format!("[{}] {}: {}", s("project"), s("level"), s("title"));
