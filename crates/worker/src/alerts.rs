@@ -101,7 +101,11 @@ async fn evaluate_batch(ctx: &WorkerContext, outcome: &BatchOutcome) -> Result<u
             if notes.is_empty() {
                 continue;
             }
-            let interval = Duration::from_secs(rule.interval_minutes.max(0) as u64 * 60);
+            // A regression re-alerts at once (as in GlitchTip); only one batch reports it.
+            let interval = match reason {
+                "regression" => Duration::ZERO,
+                _ => Duration::from_secs(rule.interval_minutes.max(0) as u64 * 60),
+            };
             if store.fire_alert(rule.id, issue.id, interval, &notes).await? {
                 fired += 1;
             }

@@ -350,7 +350,46 @@ async fn failing_webhook_is_retried_and_logged(app: TestApp) {
     assert_eq!(log[0]["recipientId"].as_i64(), Some(recipient));
 }
 
-app_tests!(project_alert_crud, webhook_on_new_issue_is_signed_and_throttled, failing_webhook_is_retried_and_logged,);
+async fn regression_realerts_and_level_filters(app: TestApp) {
+    let receiver = Receiver::start(&[200]).await;
+    let p = app.create_project("acme", "web").await;
+    let owner =
+        token(&app, "acme", "owner@acme.test", Role::Owner, "project:read,project:write,event:read,event:write").await;
+    let rule = json!({
+        "name": "Errors", "timespanMinutes": 10, "quantity": 100, "onNewIssue": true, "onRegression": true,
+        "minLevel": "error", "intervalMinutes": 600,
+        "alertRecipients": [{"recipientType": "webhook", "url": receiver.url}]
+    });
+    let (status, _) =
+        call(&app, &owner, Method::POST, &format!("/api/0/projects/acme/{}/alerts/", p.slug), Some(rule)).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // Below the rule's level: nothing.
+    send_event(&app, &p, "Slow page", "warning").await;
+    // A new error issue: one alert.
+    send_event(&app, &p, "Payment failed", "error").await;
+    let got = receiver.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(got[0].json()["attachments"][0]["title"], "Payment failed");
+
+    // Resolved, then seen again: the regression alerts despite the interval.
+    let issues = app.store.project_issues(faultline_store::ProjectId(p.id), 10).await.unwrap();
+    let issue = issues.iter().find(|i| i.title == "Payment failed").unwrap();
+    let path = format!("/api/0/issues/{}/", issue.id);
+    let (status, answer) = call(&app, &owner, Method::PUT, &path, Some(json!({"status": "resolved"}))).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    send_event(&app, &p, "Payment failed", "error").await;
+    let got = receiver.wait_for(2, Duration::from_secs(20)).await;
+    assert_eq!(got[1].json()["attachments"][0]["title"], "Payment failed");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.received().len(), 2, "the warning never alerted");
+}
+
+app_tests!(
+    project_alert_crud,
+    regression_realerts_and_level_filters,
+    webhook_on_new_issue_is_signed_and_throttled,
+    failing_webhook_is_retried_and_logged,
+);
 
 mod mail {
     use super::*;
