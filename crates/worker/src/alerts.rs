@@ -186,8 +186,8 @@ async fn issue_payload(
 
 /// What one recipient gets: for a webhook, GlitchTip's Slack-compatible body; for
 /// email, the facts (the mail is rendered at delivery).
-fn recipient_payload(recipient: &AlertRecipient, facts: &Value) -> Value {
-    if recipient.recipient_type != "webhook" {
+pub(crate) fn recipient_payload(recipient: &AlertRecipient, facts: &Value) -> Value {
+    if !matches!(recipient.recipient_type.as_str(), "webhook" | "discord" | "googlechat") {
         return facts.clone();
     }
     let str_of = |k: &str| facts[k].as_str().unwrap_or_default().to_string();
@@ -204,6 +204,11 @@ fn recipient_payload(recipient: &AlertRecipient, facts: &Value) -> Value {
         }
     }
     let level = facts["levelNumber"].as_i64().unwrap_or(4) as i16;
+    match recipient.recipient_type.as_str() {
+        "discord" => return discord(facts, &fields, level),
+        "googlechat" => return google_chat(facts, &fields),
+        _ => {}
+    }
     json!({
         "alias": "GlitchTip",
         "text": "GlitchTip Alert",
@@ -219,6 +224,42 @@ fn recipient_payload(recipient: &AlertRecipient, facts: &Value) -> Value {
         "sections": [{
             "activityTitle": str_of("title"),
             "activitySubtitle": format!("[View Issue {}]({})", str_of("shortId"), str_of("link")),
+        }],
+    })
+}
+
+/// GlitchTip's Discord body: an embed with the level's colour as an integer.
+fn discord(facts: &Value, fields: &[Value], level: i16) -> Value {
+    let color = i64::from_str_radix(level_color(level).trim_start_matches('#'), 16).unwrap_or(0);
+    json!({
+        "content": "GlitchTip Alert",
+        "embeds": [{
+            "title": facts["title"],
+            "description": facts["culprit"],
+            "color": color,
+            "url": facts["link"],
+            "fields": fields
+                .iter()
+                .map(|f| json!({"name": f["title"], "value": f["value"], "inline": true}))
+                .collect::<Vec<_>>(),
+        }],
+    })
+}
+
+/// GlitchTip's Google Chat body: a card with the fields and a "View Issue" button.
+fn google_chat(facts: &Value, fields: &[Value]) -> Value {
+    let mut widgets: Vec<Value> =
+        fields.iter().map(|f| json!({"decoratedText": {"topLabel": f["title"], "text": f["value"]}})).collect();
+    widgets.push(
+        json!({"buttonList": {"buttons": [{"text": "View Issue", "onClick": {"openLink": {"url": facts["link"]}}}]}}),
+    );
+    json!({
+        "cardsV2": [{
+            "cardId": "createCardMessage",
+            "card": {
+                "header": {"title": "GlitchTip Alert", "subtitle": facts["project"]},
+                "sections": [{"header": facts["title"], "widgets": widgets}],
+            },
         }],
     })
 }

@@ -306,8 +306,39 @@ async fn webhook_on_new_issue_is_signed_and_throttled(app: TestApp) {
     let got = receiver.wait_for(2, Duration::from_secs(20)).await;
     verify(SECRET, &got[1]);
     let test = got[1].json();
-    assert_eq!(test["text"], "GlitchTip Alert (test notification)");
+    assert_eq!(test["text"], "GlitchTip Alert");
+    assert_eq!(test["attachments"][0]["color"], "#4b60b4");
     assert_eq!(test["attachments"][0]["title"], "Test notification for \"New issues\"");
+}
+
+async fn discord_and_google_chat_payloads(app: TestApp) {
+    let discord = Receiver::start(&[204]).await;
+    let chat = Receiver::start(&[200]).await;
+    let p = app.create_project("acme", "web").await;
+    let owner = token(&app, "acme", "owner@acme.test", Role::Owner, "project:read,project:write").await;
+    let rule = json!({"name": "Chat", "timespanMinutes": 5, "quantity": 1, "alertRecipients": [
+        {"recipientType": "discord", "url": discord.url},
+        {"recipientType": "googlechat", "url": chat.url}]});
+    let (status, _) =
+        call(&app, &owner, Method::POST, &format!("/api/0/projects/acme/{}/alerts/", p.slug), Some(rule)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    send_event(&app, &p, "Queue stalled", "error").await;
+    let d = discord.wait_for(1, Duration::from_secs(20)).await[0].json();
+    assert_eq!(d["content"], "GlitchTip Alert");
+    assert_eq!(d["embeds"][0]["title"], "Queue stalled");
+    assert_eq!(d["embeds"][0]["color"], 0xe52b50);
+    assert!(d["embeds"][0]["url"].as_str().unwrap().contains("/acme/issues/"));
+    assert_eq!(d["embeds"][0]["fields"][0], json!({"name": "Project", "value": "web", "inline": true}));
+    let c = chat.wait_for(1, Duration::from_secs(20)).await[0].json();
+    let card = &c["cardsV2"][0];
+    assert_eq!(card["cardId"], "createCardMessage");
+    assert_eq!(card["card"]["header"]["title"], "GlitchTip Alert");
+    assert_eq!(card["card"]["sections"][0]["header"], "Queue stalled");
+    let widgets = card["card"]["sections"][0]["widgets"].as_array().unwrap();
+    assert_eq!(widgets[0]["decoratedText"]["topLabel"], "Project");
+    let button = &widgets.last().unwrap()["buttonList"]["buttons"][0];
+    assert_eq!(button["text"], "View Issue");
+    assert!(button["onClick"]["openLink"]["url"].as_str().unwrap().contains("/acme/issues/"));
 }
 
 async fn failing_webhook_is_retried_and_logged(app: TestApp) {
@@ -387,6 +418,7 @@ async fn regression_realerts_and_level_filters(app: TestApp) {
 app_tests!(
     project_alert_crud,
     regression_realerts_and_level_filters,
+    discord_and_google_chat_payloads,
     webhook_on_new_issue_is_signed_and_throttled,
     failing_webhook_is_retried_and_logged,
 );

@@ -89,13 +89,13 @@ impl AlertIn {
         for r in self.alert_recipients {
             match r.recipient_type.as_str() {
                 "email" => {}
-                "webhook" => {
+                "webhook" | "discord" | "googlechat" => {
                     let rest = r.url.strip_prefix("https://").or_else(|| r.url.strip_prefix("http://"));
                     if rest.is_none_or(|host| host.is_empty() || host.chars().any(char::is_whitespace)) {
                         return Err(ApiError::bad_request("A webhook recipient needs an http(s) url."));
                     }
                 }
-                _ => return Err(ApiError::bad_request("recipientType must be email or webhook.")),
+                _ => return Err(ApiError::bad_request("recipientType must be email, webhook, discord or googlechat.")),
             }
             let secret = r.secret.filter(|s| !s.is_empty());
             if let Some(s) = &secret {
@@ -279,25 +279,17 @@ pub(crate) async fn test_alert(
     let link = format!("{}{}/{}/issues", http.public_url, http.base_path, access.org.slug);
     let recipients = state.store.alert_recipients(rule.id).await?;
     for r in &recipients {
-        let payload = if r.recipient_type == "webhook" {
-            json!({
-                "alias": "GlitchTip",
-                "text": "GlitchTip Alert (test notification)",
-                "attachments": [{
-                    "title": format!("Test notification for \"{}\"", rule.name),
-                    "title_link": link,
-                    "text": "This is a test of the alert's webhook.",
-                    "image_url": null,
-                    "color": "#4b60b4",
-                    "fields": [{"title": "Project", "value": p.name, "short": true}],
-                    "mrkdown_in": ["text"],
-                }],
-                "sections": [{"activityTitle": "Test notification", "activitySubtitle": format!("[View Issues]({link})")}],
-            })
-        } else {
-            json!({"title": format!("Test notification for \"{}\"", rule.name), "culprit": "", "project": p.name,
-                   "level": "info", "count": 0, "link": link})
-        };
+        // The facts of a made-up issue; the worker renders them for each recipient.
+        let payload = json!({
+            "title": format!("Test notification for \"{}\"", rule.name),
+            "culprit": "This is a test of the alert's recipients.",
+            "shortId": "TEST",
+            "level": "info",
+            "levelNumber": 2,
+            "project": p.name,
+            "link": link,
+            "count": 0,
+        });
         state.store.enqueue_alert_test(rule.id, r.id, &payload).await?;
     }
     let job = faultline_store::NewJob::now(faultline_store::ALERT_DELIVERY_JOB, Value::Null);

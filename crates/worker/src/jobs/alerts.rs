@@ -90,7 +90,7 @@ async fn deliver(
     n: &AlertNotification,
 ) -> (Option<i64>, Option<String>) {
     match n.recipient_type.as_str() {
-        "webhook" => webhook(client, n).await,
+        "webhook" | "discord" | "googlechat" => webhook(client, n).await,
         "email" => match email(ctx, n).await {
             Ok(()) => (None, None),
             Err(e) => (None, Some(format!("{e:#}"))),
@@ -100,7 +100,21 @@ async fn deliver(
 }
 
 async fn webhook(client: &reqwest::Client, n: &AlertNotification) -> (Option<i64>, Option<String>) {
-    let body = n.payload.clone().into_bytes();
+    // A test notification carries the facts; render them for this recipient's kind.
+    let body = if n.reason == "test" {
+        let facts: Value = serde_json::from_str(&n.payload).unwrap_or_default();
+        let recipient = faultline_store::AlertRecipient {
+            id: n.recipient_id,
+            rule_id: n.rule_id,
+            recipient_type: n.recipient_type.clone(),
+            url: n.url.clone(),
+            secret: n.secret.clone(),
+            tags_to_add: "[]".into(),
+        };
+        crate::alerts::recipient_payload(&recipient, &facts).to_string().into_bytes()
+    } else {
+        n.payload.clone().into_bytes()
+    };
     let mut req = client.post(&n.url).header("content-type", "application/json");
     if let Some(secret) = &n.secret {
         let id = format!("msg_{}", n.id);
