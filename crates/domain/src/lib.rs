@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod alerts;
 pub mod mail;
 pub mod members;
 pub mod organizations;

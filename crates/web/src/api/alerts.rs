@@ -18,9 +18,6 @@ use utoipa::ToSchema;
 use super::{org, project, Auth};
 use crate::{ApiError, AppState};
 
-/// Levels a rule may require at least, lowest first.
-const LEVELS: [&str; 5] = ["debug", "info", "warning", "error", "fatal"];
-
 /// A recipient in a rule's body.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -59,62 +56,31 @@ fn yes() -> bool {
 }
 
 impl AlertIn {
+    /// The rule and recipients the body asks for (defaults filled in), checked by
+    /// [`faultline_domain::alerts::validate`].
     fn validate(self) -> Result<(NewAlertRule, Vec<NewAlertRecipient>), ApiError> {
-        let positive = |v: Option<i64>, default: i64, field: &str| match v.unwrap_or(default) {
-            n if (1..=525_600).contains(&n) => Ok(n),
-            _ => Err(ApiError::bad_request(format!("{field} must be between 1 and 525600."))),
-        };
-        let min_level = match self.min_level.filter(|l| !l.is_empty()) {
-            Some(l) if LEVELS.contains(&l.as_str()) => Some(l),
-            Some(_) => {
-                return Err(ApiError::bad_request("minLevel must be one of debug, info, warning, error, fatal."))
-            }
-            None => None,
-        };
-        if self.name.chars().count() > 255 {
-            return Err(ApiError::bad_request("name is too long."));
-        }
         let rule = NewAlertRule {
             name: self.name,
-            timespan_minutes: positive(self.timespan_minutes, 1, "timespanMinutes")?,
-            quantity: positive(self.quantity, 1, "quantity")?,
+            timespan_minutes: self.timespan_minutes.unwrap_or(1),
+            quantity: self.quantity.unwrap_or(1),
             uptime: self.uptime,
             on_new_issue: self.on_new_issue,
             on_regression: self.on_regression,
-            min_level,
+            min_level: self.min_level.filter(|l| !l.is_empty()),
             environment: self.environment.filter(|e| !e.is_empty()),
-            interval_minutes: positive(self.interval_minutes, 60, "intervalMinutes")?,
+            interval_minutes: self.interval_minutes.unwrap_or(60),
         };
-        let mut recipients = Vec::new();
-        for r in self.alert_recipients {
-            match r.recipient_type.as_str() {
-                "email" => {}
-                "webhook" | "discord" | "googlechat" => {
-                    let rest = r.url.strip_prefix("https://").or_else(|| r.url.strip_prefix("http://"));
-                    if rest.is_none_or(|host| host.is_empty() || host.chars().any(char::is_whitespace)) {
-                        return Err(ApiError::bad_request("A webhook recipient needs an http(s) url."));
-                    }
-                }
-                _ => return Err(ApiError::bad_request("recipientType must be email, webhook, discord or googlechat.")),
-            }
-            let secret = r.secret.filter(|s| !s.is_empty());
-            if let Some(s) = &secret {
-                let valid = s.strip_prefix("whsec_").is_some_and(|b| {
-                    b.len() >= 4
-                        && b.len() % 4 == 0
-                        && b.trim_end_matches('=').chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/')
-                });
-                if !valid {
-                    return Err(ApiError::bad_request("secret must be whsec_ followed by base64."));
-                }
-            }
-            recipients.push(NewAlertRecipient {
+        let recipients: Vec<NewAlertRecipient> = self
+            .alert_recipients
+            .into_iter()
+            .map(|r| NewAlertRecipient {
                 recipient_type: r.recipient_type,
                 url: r.url,
-                secret,
+                secret: r.secret.filter(|s| !s.is_empty()),
                 tags_to_add: serde_json::to_string(&r.tags_to_add).unwrap_or_else(|_| "[]".into()),
-            });
-        }
+            })
+            .collect();
+        faultline_domain::alerts::validate(&rule, &recipients)?;
         Ok((rule, recipients))
     }
 }
