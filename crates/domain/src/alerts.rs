@@ -1,7 +1,8 @@
 //! Alert rules: what a valid rule and recipient are. The API checks bodies here, and
 //! so will the alert page of the UI.
 
-use faultline_store::{NewAlertRecipient, NewAlertRule};
+use faultline_store::{AlertRule, NewAlertRecipient, NewAlertRule, NewJob, Project, Store, ALERT_DELIVERY_JOB};
+use serde_json::json;
 
 use crate::DomainError;
 
@@ -58,6 +59,28 @@ pub fn validate(rule: &NewAlertRule, recipients: &[NewAlertRecipient]) -> Result
         }
     }
     Ok(())
+}
+
+/// Queues a test notification to every recipient of `rule` (delivered, signed,
+/// retried and logged like a real one); `link` is where it points. How many were queued.
+pub async fn send_test(store: &Store, project: &Project, rule: &AlertRule, link: &str) -> Result<usize, DomainError> {
+    let recipients = store.alert_recipients(rule.id).await?;
+    for r in &recipients {
+        // The facts of a made-up issue; the worker renders them for each recipient.
+        let payload = json!({
+            "title": format!("Test notification for \"{}\"", rule.name),
+            "culprit": "This is a test of the alert's recipients.",
+            "shortId": "TEST",
+            "level": "info",
+            "levelNumber": 2,
+            "project": project.name,
+            "link": link,
+            "count": 0,
+        });
+        store.enqueue_alert_test(rule.id, r.id, &payload).await?;
+    }
+    store.enqueue_job(&NewJob::now(ALERT_DELIVERY_JOB, serde_json::Value::Null)).await?;
+    Ok(recipients.len())
 }
 
 #[cfg(test)]

@@ -471,7 +471,81 @@ async fn forms_need_csrf_and_other_organizations_are_hidden(app: TestApp) {
     assert!(app.store.team(o.id, "platform").await.unwrap().is_none());
 }
 
+async fn alert_rules_page(app: TestApp) {
+    let mut owner = Browser::new(&app);
+    owner.register("owner@example.com").await;
+    let org = owner.create_org("Alerting").await;
+    let project_page = owner.create_project(&org, "Shop", "python").await;
+    let alerts = format!("{project_page}/alerts");
+    assert!(owner.get(&project_page).await.body.contains(&format!("href=\"{alerts}\"")));
+    let page = owner.get(&alerts).await;
+    assert_eq!(page.status, 200);
+    page.assert_csp();
+    assert!(page.body.contains("id=\"no-alerts\""));
+
+    // A webhook without a URL is refused next to the form; nothing is stored.
+    let bad = [("trigger", "new"), ("recipient_type", "webhook"), ("url", ""), ("interval", "60")];
+    let page = owner.submit(&alerts, &alerts, &bad).await;
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("A webhook recipient needs an http(s) url."), "{}", page.body);
+    // No CSRF token: refused.
+    assert_eq!(owner.post(&alerts, &bad).await.status, 403);
+
+    // A frequency rule to a webhook nobody listens on (port 9 on 127.0.0.1).
+    let form = [
+        ("name", "Spikes"),
+        ("trigger", "frequency"),
+        ("quantity", "5"),
+        ("timespan", "10"),
+        ("min_level", "error"),
+        ("environment", "production"),
+        ("recipient_type", "webhook"),
+        ("url", "http://127.0.0.1:9/hook"),
+        ("interval", "30"),
+    ];
+    let page = owner.submit(&alerts, &alerts, &form).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = owner.get(&page.location()).await;
+    assert!(page.body.contains("Alert rule created."), "{}", page.body);
+    assert!(
+        page.body.contains(
+            "When an issue gets 5 or more events in 10 minutes, with level error or higher, in production, \
+             notify at most every 30 minutes per issue."
+        ),
+        "{}",
+        page.body
+    );
+    let project = app.store.organization_by_slug(&org).await.unwrap().unwrap();
+    let shop = app.store.organization_projects(project.id).await.unwrap().remove(0);
+    let rules = app.store.alert_rules(shop.id).await.unwrap();
+    assert_eq!((rules.len(), rules[0].quantity, rules[0].timespan_minutes), (1, 5, 10));
+
+    // "Send test notification": the worker tries the dead webhook and logs it.
+    let rule = format!("{alerts}/{}", rules[0].id);
+    let page = owner.submit(&alerts, &format!("{rule}/test"), &[]).await;
+    assert_eq!(page.status, 303);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let page = owner.get(&alerts).await;
+        if page.body.contains("<table class=\"deliveries\">") {
+            assert!(page.body.contains("<td>error</td>"), "{}", page.body);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no delivery was logged: {}", page.body);
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+
+    // Someone else sees nothing of it; the owner deletes the rule.
+    let mut other = Browser::new(&app);
+    other.register("other@example.com").await;
+    assert_eq!(other.get(&alerts).await.status, 404);
+    let page = owner.submit(&alerts, &format!("{rule}/delete"), &[]).await;
+    assert_eq!(page.status, 303);
+    assert!(app.store.alert_rules(shop.id).await.unwrap().is_empty());
+}
+
 app_tests!(
+    alert_rules_page,
     onboarding_shows_the_dsn_and_waits_for_the_first_event,
     keys_tokens_and_profile,
     forms_need_csrf_and_other_organizations_are_hidden

@@ -243,22 +243,6 @@ pub(crate) async fn test_alert(
     let rule = state.store.alert_rule(p.id, alert_id(&id)?).await?;
     let http = &state.config.http;
     let link = format!("{}{}/{}/issues", http.public_url, http.base_path, access.org.slug);
-    let recipients = state.store.alert_recipients(rule.id).await?;
-    for r in &recipients {
-        // The facts of a made-up issue; the worker renders them for each recipient.
-        let payload = json!({
-            "title": format!("Test notification for \"{}\"", rule.name),
-            "culprit": "This is a test of the alert's recipients.",
-            "shortId": "TEST",
-            "level": "info",
-            "levelNumber": 2,
-            "project": p.name,
-            "link": link,
-            "count": 0,
-        });
-        state.store.enqueue_alert_test(rule.id, r.id, &payload).await?;
-    }
-    let job = faultline_store::NewJob::now(faultline_store::ALERT_DELIVERY_JOB, Value::Null);
-    state.store.enqueue_job(&job).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"queued": recipients.len()}))))
+    let queued = faultline_domain::alerts::send_test(&state.store, &p, &rule, &link).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"queued": queued}))))
 }

@@ -6,6 +6,7 @@
 //! the session's CSRF token, re-renders with the error inline when the input is refused,
 //! and redirects with a short notice on success.
 
+mod alerts;
 pub(crate) mod project;
 
 use askama::Template;
@@ -44,6 +45,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/{org}/settings/teams/{team}/projects", post(add_team_project))
         .route("/{org}/settings/teams/{team}/projects/{project}/remove", post(remove_team_project))
         .merge(project::routes())
+        .merge(alerts::routes())
 }
 
 // ---- shared by the settings, onboarding and profile pages ----
