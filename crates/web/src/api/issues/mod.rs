@@ -15,24 +15,26 @@ mod views;
 use axum::http::Uri;
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use faultline_domain::access::OrgAccess;
-use faultline_store::{IssueFilter, IssueId, IssueRow, Project, ProjectId, SearchQuery, Timestamp};
+use faultline_store::{
+    IssueFilter, IssueId, IssueRow, OrganizationId, Project, ProjectId, SearchQuery, Timestamp, UserId,
+};
 
 use super::pagination::{Page, PageQuery};
 use super::{org, Auth};
 use crate::{ApiError, AppState};
 
-/// The query string as pairs, repeated keys kept (`?project=1&project=2`), which
-/// axum's `Query` cannot express.
+/// The query string (or a form) as pairs, repeated keys kept (`?project=1&project=2`),
+/// which axum's `Query` cannot express. The API and the UI's issue list share it.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Params(Vec<(String, String)>);
+pub(crate) struct Params(pub(crate) Vec<(String, String)>);
 
 impl Params {
+    pub(crate) fn parse(text: &[u8]) -> Params {
+        Params(form_urlencoded::parse(text).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+    }
+
     pub(crate) fn from_uri(uri: &Uri) -> Params {
-        Params(
-            form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
+        Params::parse(uri.query().unwrap_or_default().as_bytes())
     }
 
     /// The first value of `key`, if any.
@@ -97,7 +99,7 @@ pub(crate) fn parse_time(text: &str) -> Option<Timestamp> {
     if let Some(t) = Timestamp::parse_rfc3339(text) {
         return Some(t);
     }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
             return Some(Timestamp::from_datetime(naive.and_utc()));
         }
@@ -113,10 +115,15 @@ pub(crate) fn parse_time(text: &str) -> Option<Timestamp> {
 
 /// `start`/`end`, or `statsPeriod` (ending now); either end may be open.
 pub(crate) fn time_range(params: &Params) -> Result<(Option<Timestamp>, Option<Timestamp>), ApiError> {
-    let parse = |key: &str| -> Result<Option<Timestamp>, ApiError> {
+    parse_range(params).map_err(ApiError::bad_request)
+}
+
+/// [`time_range`], with what is wrong as text.
+fn parse_range(params: &Params) -> Result<(Option<Timestamp>, Option<Timestamp>), String> {
+    let parse = |key: &str| -> Result<Option<Timestamp>, String> {
         params
             .non_empty(key)
-            .map(|v| parse_time(v).ok_or_else(|| ApiError::bad_request(format!("{key}: not a valid time: {v:?}"))))
+            .map(|v| parse_time(v).ok_or_else(|| format!("{key}: not a valid time: {v:?}")))
             .transpose()
     };
     let (start, end) = (parse("start")?, parse("end")?);
@@ -125,8 +132,7 @@ pub(crate) fn time_range(params: &Params) -> Result<(Option<Timestamp>, Option<T
     }
     match params.non_empty("statsPeriod").or_else(|| params.non_empty("period")) {
         Some(period) => {
-            let secs = parse_period(period)
-                .ok_or_else(|| ApiError::bad_request(format!("statsPeriod: not a valid period: {period:?}")))?;
+            let secs = parse_period(period).ok_or_else(|| format!("statsPeriod: not a valid period: {period:?}"))?;
             Ok((Some(Timestamp::now().plus_secs(-secs)), None))
         }
         None => Ok((None, None)),
@@ -142,25 +148,35 @@ pub(crate) fn issue_filter(
     auth: &Auth,
     project: Option<&Project>,
 ) -> Result<IssueFilter, ApiError> {
-    let mut filter = IssueFilter::organization(access.org.id);
-    filter.viewer = Some(auth.principal.user.id);
+    filter_of(params, access.org.id, auth.principal.user.id, project.map(|p| p.id)).map_err(ApiError::bad_request)
+}
+
+/// [`issue_filter`] for `viewer` in `org`, with what is wrong as text (the UI shows
+/// it next to the search box).
+pub(crate) fn filter_of(
+    params: &Params,
+    org: OrganizationId,
+    viewer: UserId,
+    project: Option<ProjectId>,
+) -> Result<IssueFilter, String> {
+    let mut filter = IssueFilter::organization(org);
+    filter.viewer = Some(viewer);
     if let Some(query) = params.first("query") {
-        filter.query = SearchQuery::parse(query).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        filter.query = SearchQuery::parse(query).map_err(|e| e.to_string())?;
     }
     if let Some(status) = params.non_empty("status") {
         // sentry-cli's `issues … --status` filter.
-        let status = faultline_store::status_number(status)
-            .ok_or_else(|| ApiError::bad_request(format!("unknown status {status:?}")))?;
+        let status = faultline_store::status_number(status).ok_or_else(|| format!("unknown status {status:?}"))?;
         filter.query.terms.push(faultline_store::SearchTerm {
             filter: faultline_store::SearchFilter::Status(status),
             negated: false,
         });
     }
     match project {
-        Some(p) => filter.projects = vec![p.id],
+        Some(p) => filter.projects = vec![p],
         None => {
             for p in params.all("project") {
-                let id: i64 = p.parse().map_err(|_| ApiError::bad_request(format!("project: not an id: {p:?}")))?;
+                let id: i64 = p.parse().map_err(|_| format!("project: not an id: {p:?}"))?;
                 if id >= 0 {
                     filter.projects.push(ProjectId(id));
                 }
@@ -168,13 +184,11 @@ pub(crate) fn issue_filter(
         }
     }
     for id in params.all("id").into_iter().chain(params.all("group")) {
-        let id: i64 = id.parse().map_err(|_| ApiError::bad_request(format!("id: not an issue id: {id:?}")))?;
+        let id: i64 = id.parse().map_err(|_| format!("id: not an issue id: {id:?}"))?;
         filter.ids.push(IssueId(id));
     }
     filter.environments = params.all("environment").into_iter().map(str::to_string).collect();
-    let (start, end) = time_range(params)?;
-    filter.first_seen_from = start;
-    filter.first_seen_to = end;
+    (filter.first_seen_from, filter.first_seen_to) = parse_range(params)?;
     Ok(filter)
 }
 
@@ -234,6 +248,19 @@ mod tests {
         assert!(parse_time("now - 1d").is_some());
         assert!(parse_time("yesterday").is_none());
         assert_eq!(recent_hours(24).len(), 24);
+    }
+
+    #[test]
+    fn filters_from_pairs() {
+        let p = Params::parse(b"project=1&project=2,3&environment=&query=is%3Aresolved&statsPeriod=24h");
+        let f = filter_of(&p, OrganizationId(7), UserId(1), None).unwrap();
+        assert_eq!(f.projects, [ProjectId(1), ProjectId(2), ProjectId(3)]);
+        assert!(f.environments.is_empty());
+        assert!(f.query.has_status());
+        assert!(f.first_seen_from.is_some());
+        assert!(filter_of(&Params::parse(b"start=yesterday"), OrganizationId(7), UserId(1), None).is_err());
+        assert_eq!(parse_time("2024-05-01").unwrap().to_rfc3339(), "2024-05-01T00:00:00.000000Z");
+        assert_eq!(parse_time("2024-05-01 12:30").unwrap().to_rfc3339(), "2024-05-01T12:30:00.000000Z");
     }
 
     #[test]

@@ -7,10 +7,10 @@
 
 mod detail;
 mod event;
-mod filter;
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::api::issues::{filter_of, recent_hours, Params};
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
@@ -20,7 +20,6 @@ use axum::routing::{get, post};
 use axum::Router;
 use faultline_domain::access::{org_access, OrgAccess, Principal, Scope};
 use faultline_store::{level_name, IssueId, IssueSort, Project, Timestamp};
-use filter::{issue_filter, last_24_hours, Pairs};
 
 use super::{check_csrf, local_next, page, Chrome, Viewer};
 use crate::api::pagination::PageQuery;
@@ -120,7 +119,7 @@ impl Trend {
 
     /// Start of each bucket (unix seconds) and the bucket length.
     fn buckets(self) -> (Vec<i64>, i64) {
-        let hours = last_24_hours();
+        let hours = recent_hours(24);
         match self {
             Trend::Day => (hours, 3600),
             Trend::TwoWeeks => {
@@ -208,7 +207,7 @@ async fn list_page(
     access.require(Scope::EventRead)?;
     let chrome = Chrome::for_viewer(&state, &viewer, Some(&access.org.slug)).await?;
     let store = &state.store;
-    let mut params = Pairs::parse(uri.query().unwrap_or_default().as_bytes());
+    let mut params = Params::parse(uri.query().unwrap_or_default().as_bytes());
     let notice = params.first("notice").and_then(notice_text);
     params.0.retain(|(k, _)| k != "notice");
     if params.first("query").is_none() {
@@ -303,7 +302,7 @@ async fn list_page(
         can_write: access.scopes.contains(Scope::EventWrite),
         can_admin: access.scopes.contains(Scope::EventAdmin),
     };
-    let filter = match issue_filter(&params, access.org.id, viewer.user.id) {
+    let filter = match filter_of(&params, access.org.id, viewer.user.id, None) {
         Ok(f) => f,
         Err(e) => {
             out.error = Some(e);
@@ -394,7 +393,8 @@ async fn bulk(
     let outcome = if !all && selection.is_empty() {
         "none"
     } else {
-        let filter = issue_filter(&Pairs(selection), access.org.id, viewer.user.id).map_err(ApiError::bad_request)?;
+        let filter =
+            filter_of(&Params(selection), access.org.id, viewer.user.id, None).map_err(ApiError::bad_request)?;
         apply(&state, &access, action, all, &filter).await?
     };
     Ok(Redirect::to(&with_notice(&back, outcome)).into_response())
@@ -452,7 +452,7 @@ async fn apply(
 /// `url` with `notice=code` (replacing any notice it had).
 fn with_notice(url: &str, code: &str) -> String {
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
-    let mut pairs: Vec<(String, String)> = Pairs::parse(query.as_bytes()).0;
+    let mut pairs: Vec<(String, String)> = Params::parse(query.as_bytes()).0;
     pairs.retain(|(k, _)| k != "notice");
     pairs.push(("notice".into(), code.into()));
     format!("{path}?{}", query_string(&pairs))
