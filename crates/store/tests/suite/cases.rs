@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+pub use crate::monitor_cases::*;
 use faultline_store::{NewJob, NewProject, NewQueued, NewUser, ProjectId, Role, Store, StoreError, Timestamp};
 
 pub async fn users_are_unique_by_email_in_any_case(store: &Store) {

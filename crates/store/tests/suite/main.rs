@@ -5,6 +5,7 @@
 
 mod cases;
 mod issue_queries;
+mod monitor_cases;
 mod parity;
 
 macro_rules! store_tests {
@@ -45,4 +46,7 @@ store_tests!(
     merge_and_unmerge,
     alert_rules_outbox_and_log,
     alert_firing_and_claims_are_exclusive,
+    monitors_are_claimed_once_per_slot,
+    monitor_checks_roll_up_and_transition,
+    leases_have_one_holder,
 );
