@@ -286,9 +286,8 @@ impl Store {
     pub async fn update_monitor(&self, organization: OrganizationId, id: i64, m: &NewMonitor) -> Result<Monitor> {
         let old = self.monitor(organization, id).await?;
         let reset = old.kind != m.kind || old.url != m.url;
-        let done =
-            write!(self, |pool| {
-                sqlx::query(
+        let done = write!(self, |pool| {
+            sqlx::query(
             "UPDATE monitors SET project_id = $1, environment = $2, name = $3, monitor_type = $4, kind = $5, url = $6,
                  method = $7, headers = $8, body = $9, accepted_status = $10, keyword = $11, keyword_absent = $12,
                  follow_redirects = $13, verify_tls = $14, interval_s = $15, timeout_s = $16, retry_interval_s = $17,
@@ -328,7 +327,7 @@ impl Store {
         .execute(pool)
         .await
         .map(|r| r.rows_affected())
-            })?;
+        })?;
         if done == 0 {
             return Err(StoreError::NotFound);
         }
@@ -699,5 +698,33 @@ mod tests {
         assert_eq!(next_slot(t(100), 60, t(101)), t(160));
         assert_eq!(next_slot(t(100), 60, t(290)), t(340));
         assert_eq!(next_slot(t(100), 60, t(99)), t(160));
+    }
+}
+
+/// A PostgreSQL session advisory lock, held as long as its dedicated connection
+/// lives (a crashed holder's lock is released by the server when the connection
+/// drops).
+pub struct AdvisoryLock(sqlx::PgConnection);
+
+impl AdvisoryLock {
+    /// Whether the connection, and so the lock, is still there.
+    pub async fn alive(&mut self) -> bool {
+        sqlx::query("SELECT 1").execute(&mut self.0).await.is_ok()
+    }
+}
+
+impl Store {
+    /// Tries to take the advisory lock `key` on PostgreSQL: `Some` when taken, `None`
+    /// when another session holds it, and always on SQLite, which has no advisory
+    /// locks (use [`Store::try_lease`] there).
+    pub async fn try_advisory_lock(&self, key: i64) -> Result<Option<AdvisoryLock>> {
+        let crate::backend::Backend::Postgres(pool) = &self.backend else {
+            return Ok(None);
+        };
+        // Detached: dropping the lock closes the connection instead of returning a
+        // locked session to the pool.
+        let mut conn = pool.acquire().await?.detach();
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(key).fetch_one(&mut conn).await?;
+        Ok(got.then_some(AdvisoryLock(conn)))
     }
 }

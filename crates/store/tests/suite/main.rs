@@ -49,4 +49,5 @@ store_tests!(
     monitors_are_claimed_once_per_slot,
     monitor_checks_roll_up_and_transition,
     leases_have_one_holder,
+    advisory_locks_have_one_holder,
 );

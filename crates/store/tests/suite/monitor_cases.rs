@@ -151,3 +151,24 @@ pub async fn leases_have_one_holder(store: &Store) {
     tokio::time::sleep(Duration::from_millis(5)).await;
     assert!(store.try_lease("scheduler", "b", ttl).await.unwrap());
 }
+
+pub async fn advisory_locks_have_one_holder(store: &Store) {
+    if store.kind() != faultline_store::DatabaseKind::Postgres {
+        assert!(store.try_advisory_lock(7).await.unwrap().is_none());
+        return;
+    }
+    let mut first = store.try_advisory_lock(7).await.unwrap().expect("free lock");
+    assert!(store.try_advisory_lock(7).await.unwrap().is_none(), "two holders");
+    assert!(first.alive().await);
+    drop(first);
+    // The holder's connection is closed, so the server releases the lock.
+    let mut again = None;
+    for _ in 0..50 {
+        again = store.try_advisory_lock(7).await.unwrap();
+        if again.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(again.is_some(), "the lock was not released");
+}
