@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod mail;
 pub mod members;
+pub mod monitors;
 pub mod organizations;
 pub mod password;
 pub mod projects;

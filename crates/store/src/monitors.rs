@@ -728,3 +728,33 @@ impl Store {
         Ok(got.then_some(AdvisoryLock(conn)))
     }
 }
+
+impl Store {
+    /// Puts a transition's notification for one recipient in the outbox, once
+    /// (idempotent per transition and recipient).
+    pub async fn enqueue_transition_alert(
+        &self,
+        transition: i64,
+        rule: i64,
+        recipient: i64,
+        reason: &str,
+        payload: &serde_json::Value,
+    ) -> Result<bool> {
+        let now = Timestamp::now();
+        let done = write!(self, |pool| sqlx::query(
+            "INSERT INTO alert_notifications (dedup_key, rule_id, recipient_id, issue_id, reason, payload,
+                 status, attempts, next_attempt_at, created_at)
+             VALUES ($1, $2, $3, NULL, $4, $5, 'pending', 0, $6, $6) ON CONFLICT (dedup_key) DO NOTHING"
+        )
+        .bind(format!("transition:{transition}:{recipient}"))
+        .bind(rule)
+        .bind(recipient)
+        .bind(reason)
+        .bind(payload.to_string())
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
+    }
+}

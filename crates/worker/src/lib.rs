@@ -11,6 +11,7 @@ mod digest;
 pub mod jobs;
 mod runner;
 mod scheduler;
+pub mod uptime;
 
 use std::sync::Arc;
 
@@ -37,6 +38,9 @@ pub fn spawn(ctx: WorkerContext, shutdown: &CancellationToken, tasks: &TaskTrack
     tasks.spawn(digest::run(ctx.clone(), shutdown.clone(), ctx.digest_wakeup.clone()));
     for n in 0..ctx.config.workers.concurrency {
         tasks.spawn(runner::run_jobs(ctx.clone(), shutdown.clone(), tasks.clone(), n));
+    }
+    if ctx.config.features.uptime {
+        tasks.spawn(uptime::run(ctx.clone(), shutdown.clone()));
     }
     tasks.spawn(scheduler::run(ctx, shutdown.clone()));
 }

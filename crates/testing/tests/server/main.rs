@@ -11,3 +11,4 @@ mod issues;
 mod sdk;
 mod ui;
 mod ui_settings;
+mod uptime;

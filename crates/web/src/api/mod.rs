@@ -13,6 +13,7 @@ pub mod auth;
 pub(crate) mod issues;
 mod json;
 pub(crate) mod members;
+pub(crate) mod monitors;
 mod organizations;
 pub mod pagination;
 mod projects;
@@ -80,6 +81,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .routes(routes!(alerts::update_alert, alerts::delete_alert))
         .routes(routes!(alerts::list_deliveries))
         .routes(routes!(alerts::test_alert))
+        .merge(monitor_routes())
         .merge(issue_routes())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
@@ -91,7 +93,24 @@ pub(crate) fn routes() -> Router<AppState> {
             async move { Json(doc.as_ref().clone()) }
         }
     };
-    router.route("/api/openapi.json", get(openapi.clone())).route("/api/docs", get(openapi)).merge(accounts::routes())
+    router
+        .route("/api/openapi.json", get(openapi.clone()))
+        .route("/api/docs", get(openapi))
+        // Public by design (the key is the secret), so not in the authenticated document.
+        .route(
+            "/api/0/organizations/{organization_slug}/heartbeat_check/{endpoint_id}/",
+            get(monitors::heartbeat).post(monitors::heartbeat),
+        )
+        .merge(accounts::routes())
+}
+
+/// GlitchTip's uptime monitors and their checks.
+fn monitor_routes() -> OpenApiRouter<AppState> {
+    use monitors as m;
+    OpenApiRouter::new()
+        .routes(routes!(m::list_monitors, m::create_monitor))
+        .routes(routes!(m::get_monitor, m::update_monitor, m::delete_monitor))
+        .routes(routes!(m::list_checks))
 }
 
 /// Issues, events, comments, user reports and the statistics Grafana reads.

@@ -36,6 +36,8 @@ pub async fn run(ctx: &WorkerContext) -> anyhow::Result<()> {
     let stats = store.delete_hourly_stats_before(event_cutoff).await?;
     let jobs = store.purge_finished_jobs(now.plus_secs(-7 * DAY_SECS)).await?;
     let alerts = store.purge_alert_history(event_cutoff).await?;
-    tracing::info!(issues, events, stats, jobs, alerts, "retention pass finished");
+    let uptime_cutoff = now.plus_secs(-(ctx.config.retention.uptime_check_days as i64) * DAY_SECS);
+    let checks = store.delete_monitor_checks_before(uptime_cutoff).await?;
+    tracing::info!(issues, events, stats, jobs, alerts, checks, "retention pass finished");
     Ok(())
 }
