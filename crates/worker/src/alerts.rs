@@ -4,9 +4,12 @@
 //! and rule, atomically, so several workers fire each notification once). Delivery is
 //! the `alerts.deliver` job ([`crate::jobs::alerts`]).
 
+pub(crate) mod channels;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
+use faultline_domain::alerts::{AlertContent, AlertField};
 use faultline_store::{
     AlertRecipient, AlertRule, BatchOutcome, Issue, IssueId, NewAlertNotification, Project, ProjectId, Store, Timestamp,
 };
@@ -33,15 +36,6 @@ fn level_rank(name: &str) -> i16 {
         "warning" => 3,
         "fatal" => 5,
         _ => 4,
-    }
-}
-
-/// GlitchTip's attachment colour by level.
-fn level_color(level: i16) -> &'static str {
-    match level {
-        1 | 2 => "#4b60b4",
-        3 => "#e9b949",
-        _ => "#e52b50",
     }
 }
 
@@ -95,7 +89,7 @@ async fn evaluate_batch(ctx: &WorkerContext, outcome: &BatchOutcome) -> Result<u
                 .map(|r| NewAlertNotification {
                     recipient_id: r.id,
                     reason: reason.to_string(),
-                    payload: recipient_payload(r, &payload),
+                    payload: recipient_payload(r, &payload, reason),
                 })
                 .collect();
             if notes.is_empty() {
@@ -184,82 +178,63 @@ async fn issue_payload(
     }))
 }
 
-/// What one recipient gets: for a webhook, GlitchTip's Slack-compatible body; for
-/// email, the facts (the mail is rendered at delivery).
-pub(crate) fn recipient_payload(recipient: &AlertRecipient, facts: &Value) -> Value {
-    if !matches!(recipient.recipient_type.as_str(), "webhook" | "discord" | "googlechat") {
-        return facts.clone();
-    }
-    let str_of = |k: &str| facts[k].as_str().unwrap_or_default().to_string();
-    let mut fields = vec![json!({"title": "Project", "value": str_of("project"), "short": true})];
+/// What one recipient is told about an issue: the alert's neutral content (its
+/// `tagsToAdd` become fields), stored in the outbox and rendered for the recipient's
+/// channel at delivery ([`channels::render`], [`channels::email`]).
+pub(crate) fn recipient_payload(recipient: &AlertRecipient, facts: &Value, reason: &str) -> Value {
+    let extra: Vec<String> = serde_json::from_str(&recipient.tags_to_add).unwrap_or_default();
+    serde_json::to_value(issue_content(facts, &extra, Some(reason))).unwrap_or_default()
+}
+
+/// The content of an issue alert from its facts (also how notifications queued before
+/// content existed are read).
+pub(crate) fn issue_content(facts: &Value, tags_to_add: &[String], reason: Option<&str>) -> AlertContent {
+    let s = |k: &str| facts[k].as_str().unwrap_or_default().to_string();
+    // GlitchTip's webhook fields, in its order.
+    let mut fields = vec![AlertField::new("Project", s("project"))];
     for (title, key) in [("Environment", "environment"), ("Server Name", "serverName"), ("Release", "release")] {
         if let Some(v) = facts[key].as_str() {
-            fields.push(json!({"title": title, "value": v, "short": true}));
+            fields.push(AlertField::new(title, v));
         }
     }
-    let extra: Vec<String> = serde_json::from_str(&recipient.tags_to_add).unwrap_or_default();
-    for tag in extra {
-        if let Some(v) = facts["tags"][&tag]["value"].as_str() {
-            fields.push(json!({"title": tag, "value": v, "short": true}));
+    for tag in tags_to_add {
+        if let Some(v) = facts["tags"][tag]["value"].as_str() {
+            fields.push(AlertField::new(tag.clone(), v));
         }
     }
-    let level = facts["levelNumber"].as_i64().unwrap_or(4) as i16;
-    match recipient.recipient_type.as_str() {
-        "discord" => return discord(facts, &fields, level),
-        "googlechat" => return google_chat(facts, &fields),
-        _ => {}
+    let level = facts["level"].as_str().unwrap_or("error").to_string();
+    let mut details = vec![AlertField::new("Level", level.clone())];
+    if let Some(count) = facts["count"].as_i64() {
+        details.push(AlertField::new("Events", count.to_string()));
     }
-    json!({
-        "alias": "GlitchTip",
-        "text": "GlitchTip Alert",
-        "attachments": [{
-            "title": str_of("title"),
-            "title_link": str_of("link"),
-            "text": str_of("culprit"),
-            "image_url": null,
-            "color": level_color(level),
-            "fields": fields,
-            "mrkdown_in": ["text"],
-        }],
-        "sections": [{
-            "activityTitle": str_of("title"),
-            "activitySubtitle": format!("[View Issue {}]({})", str_of("shortId"), str_of("link")),
-        }],
-    })
-}
-
-/// GlitchTip's Discord body: an embed with the level's colour as an integer.
-fn discord(facts: &Value, fields: &[Value], level: i16) -> Value {
-    let color = i64::from_str_radix(level_color(level).trim_start_matches('#'), 16).unwrap_or(0);
-    json!({
-        "content": "GlitchTip Alert",
-        "embeds": [{
-            "title": facts["title"],
-            "description": facts["culprit"],
-            "color": color,
-            "url": facts["link"],
-            "fields": fields
-                .iter()
-                .map(|f| json!({"name": f["title"], "value": f["value"], "inline": true}))
-                .collect::<Vec<_>>(),
-        }],
-    })
-}
-
-/// GlitchTip's Google Chat body: a card with the fields and a "View Issue" button.
-fn google_chat(facts: &Value, fields: &[Value]) -> Value {
-    let mut widgets: Vec<Value> =
-        fields.iter().map(|f| json!({"decoratedText": {"topLabel": f["title"], "text": f["value"]}})).collect();
-    widgets.push(
-        json!({"buttonList": {"buttons": [{"text": "View Issue", "onClick": {"openLink": {"url": facts["link"]}}}]}}),
-    );
-    json!({
-        "cardsV2": [{
-            "cardId": "createCardMessage",
-            "card": {
-                "header": {"title": "GlitchTip Alert", "subtitle": facts["project"]},
-                "sections": [{"header": facts["title"], "widgets": widgets}],
-            },
-        }],
-    })
+    for (title, key) in [("First seen", "firstSeen"), ("Last seen", "lastSeen")] {
+        if let Some(v) = facts[key].as_str() {
+            details.push(AlertField::new(title, v));
+        }
+    }
+    if let Some(reason) = reason {
+        let why = match reason {
+            "new_issue" => "a new issue",
+            "regression" => "a resolved issue came back",
+            "frequency" => "the issue's events reached the rule's quantity",
+            other => other,
+        };
+        details.push(AlertField::new("Trigger", why));
+    }
+    AlertContent {
+        title: s("title"),
+        text: s("culprit"),
+        fields,
+        details,
+        link: s("link"),
+        link_label: "View Issue".into(),
+        reference: s("shortId"),
+        project: s("project"),
+        level,
+        dedup_key: match facts["issueId"].as_str() {
+            Some(id) => format!("faultline-issue-{id}"),
+            None => "faultline-test".into(),
+        },
+        resolved: false,
+    }
 }

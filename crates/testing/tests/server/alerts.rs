@@ -15,9 +15,12 @@ use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-/// A request the webhook receiver got: lower-case headers and the raw body.
+/// A request the webhook receiver got: the method, the path with its query,
+/// lower-case headers and the raw body.
 #[derive(Clone, Debug)]
 struct Received {
+    method: String,
+    target: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
@@ -30,11 +33,23 @@ impl Received {
     fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap()
     }
+
+    fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).unwrap()
+    }
+
+    /// The body as an `application/x-www-form-urlencoded` form.
+    fn form(&self) -> std::collections::HashMap<String, String> {
+        url::Url::parse(&format!("http://x/?{}", self.text())).unwrap().query_pairs().into_owned().collect()
+    }
 }
 
 /// A tiny HTTP/1.1 receiver on 127.0.0.1: answers each request with the next status
 /// of `statuses` (the last one repeats) and records it.
 struct Receiver {
+    /// `http://127.0.0.1:<port>`
+    base: String,
+    /// `{base}/hook`
     url: String,
     got: Arc<Mutex<Vec<Received>>>,
 }
@@ -42,7 +57,8 @@ struct Receiver {
 impl Receiver {
     async fn start(statuses: &[u16]) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let url = format!("{base}/hook");
         let got = Arc::new(Mutex::new(Vec::new()));
         let statuses = statuses.to_vec();
         let log = got.clone();
@@ -76,13 +92,16 @@ impl Receiver {
                     buf.extend_from_slice(&chunk[..n]);
                 }
                 let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                let mut request_line = head.lines().next().unwrap_or_default().split(' ');
+                let method = request_line.next().unwrap_or_default().to_string();
+                let target = request_line.next().unwrap_or_default().to_string();
                 let headers = head
                     .lines()
                     .skip(1)
                     .filter_map(|l| l.split_once(':'))
                     .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
                     .collect();
-                let received = Received { headers, body: buf[head_end..].to_vec() };
+                let received = Received { method, target, headers, body: buf[head_end..].to_vec() };
                 let status = {
                     let mut log = log.lock().unwrap();
                     log.push(received);
@@ -93,11 +112,16 @@ impl Receiver {
                 let _ = socket.shutdown().await;
             }
         });
-        Receiver { url, got }
+        Receiver { base, url, got }
     }
 
     fn received(&self) -> Vec<Received> {
         self.got.lock().unwrap().clone()
+    }
+
+    /// The requests whose path starts with `prefix`.
+    fn to(&self, prefix: &str) -> Vec<Received> {
+        self.received().into_iter().filter(|r| r.target.starts_with(prefix)).collect()
     }
 
     async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Received> {
@@ -211,6 +235,13 @@ async fn project_alert_crud(app: TestApp) {
         json!({"name": "x", "alertRecipients": [{"recipientType": "webhook", "url": "ftp://x"}]}),
         json!({"name": "x", "alertRecipients": [{"recipientType": "webhook", "url": "https://x", "secret": "nope"}]}),
         json!({"name": "x", "minLevel": "loud"}),
+        json!({"name": "x", "alertRecipients": [{"recipientType": "ntfy", "url": "https://ntfy.sh/"}]}),
+        json!({"name": "x", "alertRecipients": [{"recipientType": "telegram",
+            "url": "https://api.telegram.org/bot1:A/sendMessage"}]}),
+        json!({"name": "x", "alertRecipients": [{"recipientType": "pagerduty",
+            "url": "https://events.pagerduty.com/v2/enqueue"}]}),
+        json!({"name": "x", "alertRecipients": [{"recipientType": "zulip",
+            "url": "https://chat.example.com/api/v1/messages?stream=ops"}]}),
     ] {
         let (status, answer) = call(&app, &owner, Method::POST, &base, Some(bad.clone())).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad} → {answer}");
@@ -377,7 +408,7 @@ async fn failing_webhook_is_retried_and_logged(app: TestApp) {
     assert_eq!(log.len(), 2, "{log:?}");
     assert_eq!((log[0]["attempt"].as_i64(), log[0]["status"].as_str()), (Some(2), Some("ok")));
     assert_eq!(log[1]["responseCode"], 500);
-    assert_eq!(log[1]["error"], "the receiver answered HTTP 500");
+    assert_eq!(log[1]["error"], "the receiver answered HTTP 500: ok", "with what the receiver said");
     assert_eq!(log[0]["recipientId"].as_i64(), Some(recipient));
 }
 
@@ -415,12 +446,162 @@ async fn regression_realerts_and_level_filters(app: TestApp) {
     assert_eq!(receiver.received().len(), 2, "the warning never alerted");
 }
 
+/// Every other channel, from one rule: each gets its own body shape for the same alert,
+/// and "send test notification" reaches them all.
+async fn chat_push_and_paging_channels(app: TestApp) {
+    let rx = Receiver::start(&[200]).await;
+    let base = &rx.base;
+    let host = base.strip_prefix("http://").unwrap();
+    let p = app.create_project("acme", "web").await;
+    let owner = token(&app, "acme", "owner@acme.test", Role::Owner, "project:read,project:write").await;
+    let rule = json!({"name": "Everywhere", "timespanMinutes": 5, "quantity": 1, "alertRecipients": [
+        {"recipientType": "slack", "url": format!("{base}/slack/T0/B0/x")},
+        {"recipientType": "mattermost", "url": format!("{base}/mattermost/hooks/abc")},
+        {"recipientType": "teams", "url": format!("{base}/teams/workflows/x?sig=s")},
+        {"recipientType": "ntfy", "url": format!("{base}/ntfy-topic"), "secret": SECRET},
+        {"recipientType": "telegram", "url": format!("{base}/bot123:ABC/sendMessage?chat_id=-10042")},
+        {"recipientType": "pagerduty", "url": format!("{base}/v2/enqueue?routing_key=R0UT1NGKEY")},
+        {"recipientType": "zulip",
+         "url": format!("http://alerts-bot%40example.com:APIKEY@{host}/api/v1/messages?stream=ops&topic=errors")}]});
+    let path = format!("/api/0/projects/acme/{}/alerts/", p.slug);
+    let (status, created) = call(&app, &owner, Method::POST, &path, Some(rule)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+
+    send_event(&app, &p, "Parse error near <div> & \"co\"", "fatal").await;
+    rx.wait_for(7, Duration::from_secs(30)).await;
+    let issue = app.store.project_issues(faultline_store::ProjectId(p.id), 10).await.unwrap().remove(0);
+    let title = "Parse error near <div> & \"co\"";
+    let one = |prefix: &str| {
+        let got = rx.to(prefix);
+        assert_eq!(got.len(), 1, "{prefix}: {got:?}");
+        let r = got.into_iter().next().unwrap();
+        assert_eq!(r.method, "POST");
+        r
+    };
+
+    // Slack: Block Kit with a text fallback (mrkdwn-escaped).
+    let slack = one("/slack/T0/B0/x").json();
+    assert_eq!(slack["text"], "[web] fatal: Parse error near &lt;div&gt; &amp; \"co\"");
+    assert_eq!(slack["blocks"][0]["type"], "header");
+    assert_eq!(slack["blocks"][0]["text"]["text"], title);
+    let button = &slack["blocks"].as_array().unwrap().iter().find(|b| b["type"] == "actions").unwrap()["elements"][0];
+    assert!(button["url"].as_str().unwrap().ends_with(&format!("/acme/issues/{}", issue.id)), "{button}");
+
+    // Mattermost: a Slack-style attachment.
+    let mm = one("/mattermost/hooks/abc").json();
+    assert_eq!(mm["attachments"][0]["title"], title);
+    assert_eq!(mm["attachments"][0]["color"], "#e52b50");
+    assert_eq!(mm["attachments"][0]["fields"][0], json!({"short": true, "title": "Project", "value": "web"}));
+
+    // Teams: an Adaptive Card 1.4 in a message, the query of the workflow URL kept.
+    let teams = one("/teams/workflows/x?sig=s").json();
+    assert_eq!(teams["type"], "message");
+    let attachment = &teams["attachments"][0];
+    assert_eq!(attachment["contentType"], "application/vnd.microsoft.card.adaptive");
+    let card = &attachment["content"];
+    assert_eq!((card["type"].as_str(), card["version"].as_str()), (Some("AdaptiveCard"), Some("1.4")));
+    let blocks = card["body"].as_array().unwrap();
+    assert!(blocks.iter().any(|b| b["type"] == "TextBlock" && b["text"] == title), "{card}");
+    assert!(blocks.iter().any(|b| b["type"] == "FactSet"), "{card}");
+    assert_eq!(card["actions"][0]["type"], "Action.OpenUrl");
+
+    // ntfy: the message in the body, the rest in headers; signed, as it has a secret.
+    let ntfy = one("/ntfy-topic");
+    verify(SECRET, &ntfy);
+    assert_eq!(ntfy.header("title"), Some(title));
+    assert_eq!(ntfy.header("priority"), Some("5"), "fatal is ntfy's max priority");
+    assert_eq!(ntfy.header("tags"), Some("rotating_light,fatal"));
+    assert!(ntfy.header("click").unwrap().ends_with(&format!("/acme/issues/{}", issue.id)));
+    assert!(ntfy.text().contains("Project: web\nEnvironment: production"), "{}", ntfy.text());
+
+    // Telegram: chat_id moves into the JSON body; the HTML is escaped.
+    let tg = one("/bot123:ABC/sendMessage");
+    assert_eq!(tg.target, "/bot123:ABC/sendMessage");
+    let tg = tg.json();
+    assert_eq!((tg["chat_id"].as_i64(), tg["parse_mode"].as_str()), (Some(-10042), Some("HTML")));
+    let text = tg["text"].as_str().unwrap();
+    assert!(text.contains("<b>Parse error near &lt;div&gt; &amp; &quot;co&quot;</b>"), "{text}");
+    assert!(!text.contains("<div>"), "{text}");
+
+    // PagerDuty: an Events API v2 trigger with a stable dedup key.
+    let pd = one("/v2/enqueue");
+    assert_eq!(pd.target, "/v2/enqueue", "the routing key is not left in the URL");
+    let pd = pd.json();
+    assert_eq!(pd["routing_key"], "R0UT1NGKEY");
+    assert_eq!(pd["event_action"], "trigger");
+    assert_eq!(pd["dedup_key"], format!("faultline-issue-{}", issue.id));
+    assert_eq!(pd["payload"]["severity"], "critical");
+    assert_eq!(pd["payload"]["source"], "web");
+    assert_eq!(pd["payload"]["summary"], format!("[web] fatal: {title}"));
+    assert_eq!(pd["payload"]["custom_details"]["Release"], "app@1.2");
+    assert!(pd["links"][0]["href"].as_str().unwrap().ends_with(&format!("/acme/issues/{}", issue.id)));
+
+    // Zulip: a form to the messages API with the bot's basic auth.
+    let zulip = one("/api/v1/messages");
+    assert_eq!(zulip.target, "/api/v1/messages");
+    assert_eq!(zulip.header("content-type"), Some("application/x-www-form-urlencoded"));
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let auth = format!("Basic {}", b64.encode("alerts-bot@example.com:APIKEY"));
+    assert_eq!(zulip.header("authorization"), Some(auth.as_str()));
+    let form = zulip.form();
+    assert_eq!((form["type"].as_str(), form["to"].as_str(), form["topic"].as_str()), ("stream", "ops", "errors"));
+    assert!(form["content"].contains(&format!("**{title}**")), "{}", form["content"]);
+    assert!(form["content"].contains(&format!("[View Issue WEB-{}](", issue.short_id)), "{}", form["content"]);
+
+    // "Send test notification" renders the same way for every channel.
+    let id = created["id"].as_i64().unwrap();
+    let (status, answer) = call(&app, &owner, Method::POST, &format!("{path}{id}/test/"), None).await;
+    assert_eq!((status, answer), (StatusCode::ACCEPTED, json!({"queued": 7})));
+    rx.wait_for(14, Duration::from_secs(30)).await;
+    let pd = rx.to("/v2/enqueue")[1].json();
+    assert_eq!(pd["dedup_key"], format!("faultline-test-{id}"));
+    assert_eq!(pd["payload"]["severity"], "info");
+    let ntfy = &rx.to("/ntfy-topic")[1];
+    verify(SECRET, ntfy);
+    assert_eq!(ntfy.header("title"), Some("Test notification for \"Everywhere\""));
+    assert_eq!(ntfy.header("priority"), Some("3"));
+    let tg = rx.to("/bot123:ABC/sendMessage")[1].json();
+    assert!(tg["text"].as_str().unwrap().contains("Test notification for &quot;Everywhere&quot;"), "{tg}");
+    let teams = rx.to("/teams/")[1].json();
+    assert_eq!(teams["attachments"][0]["content"]["body"][1]["text"], "Test notification for \"Everywhere\"");
+    assert_eq!(rx.to("/api/v1/messages")[1].form()["to"], "ops");
+    assert_eq!(app.store.pending_alert_notifications().await.unwrap(), 0);
+}
+
+/// A service that refuses says why, and the delivery log keeps it.
+async fn refusals_are_logged_with_the_answer(app: TestApp) {
+    let rx = Receiver::start(&[400]).await;
+    let p = app.create_project("acme", "web").await;
+    let owner = token(&app, "acme", "owner@acme.test", Role::Owner, "project:read,project:write").await;
+    let url = format!("{}/bot1:A/sendMessage?chat_id=7", rx.base);
+    let rule = json!({"name": "Telegram", "timespanMinutes": 5, "quantity": 1,
+        "alertRecipients": [{"recipientType": "telegram", "url": url}]});
+    let (status, created) =
+        call(&app, &owner, Method::POST, &format!("/api/0/projects/acme/{}/alerts/", p.slug), Some(rule)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    send_event(&app, &p, "Refused", "error").await;
+    rx.wait_for(1, Duration::from_secs(20)).await;
+    let recipient = created["alertRecipients"][0]["id"].as_i64().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let log = loop {
+        let log = app.store.alert_deliveries(recipient, 10).await.unwrap();
+        if !log.is_empty() || tokio::time::Instant::now() > deadline {
+            break log;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(log[0].response_code, Some(400));
+    assert_eq!(log[0].error.as_deref(), Some("the receiver answered HTTP 400: ok"));
+}
+
 app_tests!(
     project_alert_crud,
     regression_realerts_and_level_filters,
     discord_and_google_chat_payloads,
     webhook_on_new_issue_is_signed_and_throttled,
     failing_webhook_is_retried_and_logged,
+    chat_push_and_paging_channels,
+    refusals_are_logged_with_the_answer,
 );
 
 mod mail {
@@ -459,6 +640,9 @@ mod mail {
         assert!(mail.data.contains("Disk full"), "{}", mail.data);
         assert!(mail.data.contains("[web] fatal: Disk full"), "{}", mail.data);
         assert!(mail.data.contains("/acme/issues/"), "{}", mail.data);
+        // Text with an HTML alternative.
+        assert!(mail.data.contains("multipart/alternative"), "{}", mail.data);
+        assert!(mail.data.contains("text/plain") && mail.data.contains("text/html"), "{}", mail.data);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

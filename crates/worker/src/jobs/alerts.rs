@@ -1,6 +1,7 @@
-//! Delivers due alert notifications from the outbox: webhooks (POST JSON, signed with
-//! Standard Webhooks headers when the recipient has a secret) and email (to the
-//! project's team members who want it, through the email job). Each attempt is logged;
+//! Delivers due alert notifications from the outbox: each notification's content is
+//! rendered for its recipient's channel ([`channels`]) and POSTed (signed with
+//! Standard Webhooks headers when the recipient has a secret), or mailed to the
+//! project's team members who want it, through the email job. Each attempt is logged;
 //! a failure is retried with exponential backoff, and a later run is scheduled for it.
 //! Runs after every firing and once a minute (for retries whose run was lost).
 
@@ -8,12 +9,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use base64::Engine;
+use faultline_domain::alerts::AlertContent;
 use faultline_domain::mail::Email;
 use faultline_store::{AlertNotification, NewJob, Store, Timestamp};
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
+use crate::alerts::channels::{self, Rendered};
 use crate::WorkerContext;
 
 /// The job kind.
@@ -83,43 +86,62 @@ pub async fn run(ctx: &WorkerContext) -> anyhow::Result<()> {
     }
 }
 
+/// What a notification in the outbox holds.
+enum Stored {
+    /// The alert's neutral content, rendered here for the recipient's channel.
+    Content(Box<AlertContent>),
+    /// A body rendered when it fired (webhook notifications queued before content existed).
+    Body(Vec<u8>),
+}
+
+fn stored(n: &AlertNotification) -> anyhow::Result<Stored> {
+    if let Ok(content) = serde_json::from_str::<AlertContent>(&n.payload) {
+        return Ok(Stored::Content(Box::new(content)));
+    }
+    // Older rows: GlitchTip bodies for webhooks, the issue's facts for email and tests.
+    if n.reason != "test" && matches!(n.recipient_type.as_str(), "webhook" | "discord" | "googlechat") {
+        return Ok(Stored::Body(n.payload.clone().into_bytes()));
+    }
+    let facts: Value = serde_json::from_str(&n.payload).context("malformed alert payload")?;
+    Ok(Stored::Content(Box::new(crate::alerts::issue_content(&facts, &[], None))))
+}
+
 /// One attempt: `(response code, error)`.
 async fn deliver(
     ctx: &WorkerContext,
     client: &reqwest::Client,
     n: &AlertNotification,
 ) -> (Option<i64>, Option<String>) {
-    match n.recipient_type.as_str() {
-        "webhook" | "discord" | "googlechat" => webhook(client, n).await,
-        "email" => match email(ctx, n).await {
-            Ok(()) => (None, None),
-            Err(e) => (None, Some(format!("{e:#}"))),
+    let failed = |e: anyhow::Error| (None, Some(format!("{e:#}")));
+    let request = match stored(n) {
+        Ok(Stored::Content(content)) if n.recipient_type == "email" => {
+            return match email(ctx, n, &content).await {
+                Ok(()) => (None, None),
+                Err(e) => failed(e),
+            };
+        }
+        Ok(Stored::Content(content)) => match channels::render(&n.recipient_type, &n.url, &content) {
+            Ok(request) => request,
+            Err(e) => return failed(e),
         },
-        other => (None, Some(format!("unknown recipient type {other:?}"))),
-    }
+        Ok(Stored::Body(body)) => {
+            Rendered { url: n.url.clone(), content_type: "application/json", headers: Vec::new(), body }
+        }
+        Err(e) => return failed(e),
+    };
+    post(client, n, request).await
 }
 
-async fn webhook(client: &reqwest::Client, n: &AlertNotification) -> (Option<i64>, Option<String>) {
-    // A test notification carries the facts; render them for this recipient's kind.
-    let body = if n.reason == "test" {
-        let facts: Value = serde_json::from_str(&n.payload).unwrap_or_default();
-        let recipient = faultline_store::AlertRecipient {
-            id: n.recipient_id,
-            rule_id: n.rule_id,
-            recipient_type: n.recipient_type.clone(),
-            url: n.url.clone(),
-            secret: n.secret.clone(),
-            tags_to_add: "[]".into(),
-        };
-        crate::alerts::recipient_payload(&recipient, &facts).to_string().into_bytes()
-    } else {
-        n.payload.clone().into_bytes()
-    };
-    let mut req = client.post(&n.url).header("content-type", "application/json");
+/// POSTs a rendered notification, signed when the recipient has a secret.
+async fn post(client: &reqwest::Client, n: &AlertNotification, request: Rendered) -> (Option<i64>, Option<String>) {
+    let mut req = client.post(&request.url).header("content-type", request.content_type);
+    for (name, value) in &request.headers {
+        req = req.header(*name, value);
+    }
     if let Some(secret) = &n.secret {
         let id = format!("msg_{}", n.id);
         let ts = Timestamp::now().micros() / 1_000_000;
-        match sign(secret, &id, ts, &body) {
+        match sign(secret, &id, ts, &request.body) {
             Ok(signature) => {
                 req = req
                     .header("webhook-id", id)
@@ -129,47 +151,41 @@ async fn webhook(client: &reqwest::Client, n: &AlertNotification) -> (Option<i64
             Err(e) => return (None, Some(format!("{e:#}"))),
         }
     }
-    match req.body(body).send().await {
+    match req.body(request.body).send().await {
         Ok(res) if res.status().is_success() => (Some(i64::from(res.status().as_u16())), None),
         Ok(res) => {
             let code = res.status().as_u16();
-            (Some(i64::from(code)), Some(format!("the receiver answered HTTP {code}")))
+            // What the service says is wrong (Telegram, Zulip and PagerDuty explain).
+            let answer = res.text().await.unwrap_or_default();
+            let answer: String = answer.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(300).collect();
+            let error = if answer.is_empty() {
+                format!("the receiver answered HTTP {code}")
+            } else {
+                format!("the receiver answered HTTP {code}: {answer}")
+            };
+            (Some(i64::from(code)), Some(error))
         }
-        Err(e) => (None, Some(format!("{e}"))),
+        Err(e) => (None, Some(error_chain(&e.without_url()))),
     }
 }
 
+/// An error and its causes, in one line (the URL left out: it may hold a token).
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
 /// Queues one mail per recipient user (once per notification and user, even when the
-/// delivery runs again).
-async fn email(ctx: &WorkerContext, n: &AlertNotification) -> anyhow::Result<()> {
-    let facts: Value = serde_json::from_str(&n.payload).context("malformed alert payload")?;
-    let project = n.project_id;
-    let s = |k: &str| facts[k].as_str().unwrap_or_default().to_string();
-    for (user, to) in ctx.store.project_alert_recipients(project).await? {
-        let subject = format!("[{}] {}: {}", s("project"), s("level"), s("title"));
-        let text = format!(
-            "GlitchTip Alert\n\n{}\n{}\n\nProject: {}\nEnvironment: {}\nRelease: {}\nLevel: {}\nEvents: {}\nFirst seen: {}\nLast seen: {}\n\nView issue: {}\n",
-            s("title"),
-            s("culprit"),
-            s("project"),
-            s("environment"),
-            s("release"),
-            s("level"),
-            facts["count"],
-            s("firstSeen"),
-            s("lastSeen"),
-            s("link"),
-        );
-        let html = format!(
-            "<h2>{}</h2><p><code>{}</code></p><p>Project: {}<br>Level: {}<br>Events: {}</p><p><a href=\"{}\">View issue</a></p>",
-            esc(&s("title")),
-            esc(&s("culprit")),
-            esc(&s("project")),
-            esc(&s("level")),
-            facts["count"],
-            esc(&s("link")),
-        );
-        let email = Email { to, subject, text, html: Some(html) };
+/// delivery runs again): text with an HTML alternative.
+async fn email(ctx: &WorkerContext, n: &AlertNotification, content: &AlertContent) -> anyhow::Result<()> {
+    let mail = channels::email(content);
+    for (user, to) in ctx.store.project_alert_recipients(n.project_id).await? {
+        let email = Email { to, subject: mail.subject.clone(), text: mail.text.clone(), html: Some(mail.html.clone()) };
         let job = NewJob {
             unique_key: Some(format!("alert-mail:{}:{}", n.id, user.0)),
             max_attempts: 8,
@@ -178,10 +194,6 @@ async fn email(ctx: &WorkerContext, n: &AlertNotification) -> anyhow::Result<()>
         ctx.store.enqueue_job(&job).await?;
     }
     Ok(())
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 #[cfg(test)]
