@@ -284,10 +284,9 @@ fn google_chat(c: &AlertContent) -> Value {
 /// button, context) and `text` as the notification's fallback.
 fn slack(c: &AlertContent) -> Value {
     let mrkdwn = |text: &str, max: usize| slack_escape(&cut(text, max));
-    let mut blocks = vec![json!({
-        "type": "header",
-        "text": {"type": "plain_text", "text": cut(&one_line(&c.title), 150), "emoji": true},
-    })];
+    // Slack refuses an empty header.
+    let title = if c.title.trim().is_empty() { "(no title)".to_string() } else { cut(&one_line(&c.title), 150) };
+    let mut blocks = vec![json!({"type": "header", "text": {"type": "plain_text", "text": title, "emoji": true}})];
     if !c.text.is_empty() {
         blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn(&c.text, 2900)}}));
     }
@@ -427,12 +426,26 @@ fn ntfy_message(c: &AlertContent) -> String {
         lines.push(cut(&c.text, 1000));
         lines.push(String::new());
     }
-    lines.extend(c.fields.iter().map(|f| format!("{}: {}", f.title, f.value)));
+    // ntfy turns a message over 4096 bytes into an attachment: stay well below.
+    let mut size: usize = lines.iter().map(|l| l.len() + 1).sum();
+    for f in &c.fields {
+        let line = format!("{}: {}", cut(&f.title, 100), cut(&f.value, 300));
+        size += line.len() + 1;
+        if size > NTFY_MAX_BYTES {
+            break;
+        }
+        lines.push(line);
+    }
     if lines.is_empty() {
         lines.push(summary(c));
     }
     lines.join("\n")
 }
+
+/// The most a ntfy message takes (its limit is 4096 bytes).
+const NTFY_MAX_BYTES: usize = 3900;
+/// The most a Telegram message takes (its limit is 4096 characters, after entities).
+const TELEGRAM_MAX_CHARS: usize = 4000;
 
 /// Telegram's `sendMessage` with `parse_mode` HTML (everything escaped).
 fn telegram(c: &AlertContent, chat: &str, thread: Option<&str>) -> Value {
@@ -440,13 +453,24 @@ fn telegram(c: &AlertContent, chat: &str, thread: Option<&str>) -> Value {
     if !c.text.is_empty() {
         text.push_str(&format!("\n{}", html(&cut(&c.text, 1000))));
     }
-    if !c.fields.is_empty() {
+    let link = format!("\n\n<a href=\"{}\">{}</a>", html(&c.link), html(&link_label(c)));
+    // Whole fields only, as many as fit beside the link (escaped text only overestimates).
+    let mut budget = TELEGRAM_MAX_CHARS.saturating_sub(text.chars().count() + link.chars().count() + 1);
+    let mut fields = String::new();
+    for f in &c.fields {
+        let line = format!("\n<b>{}:</b> {}", html(&cut(&f.title, 100)), html(&cut(&f.value, 300)));
+        let n = line.chars().count();
+        if n > budget {
+            break;
+        }
+        budget -= n;
+        fields.push_str(&line);
+    }
+    if !fields.is_empty() {
         text.push('\n');
+        text.push_str(&fields);
     }
-    for f in c.fields.iter().take(20) {
-        text.push_str(&format!("\n<b>{}:</b> {}", html(&cut(&f.title, 100)), html(&cut(&f.value, 200))));
-    }
-    text.push_str(&format!("\n\n<a href=\"{}\">{}</a>", html(&c.link), html(&link_label(c))));
+    text.push_str(&link);
     // A numeric chat id goes as a number, a @channel name as a string.
     let chat_id = chat.parse::<i64>().map_or_else(|_| json!(chat), |id| json!(id));
     let mut body = json!({
@@ -689,6 +713,21 @@ mod tests {
         let b = body("telegram", "https://api.telegram.org/bot1:A/sendMessage?chat_id=%40ops_channel", &issue());
         assert_eq!(b["chat_id"], "@ops_channel");
         assert!(render("telegram", "https://api.telegram.org/bot1:A/sendMessage", &issue()).is_err());
+    }
+
+    #[test]
+    fn long_alerts_fit_telegram_and_ntfy() {
+        let many = (0..60).map(|i| AlertField::new(format!("tag{i}"), "<&>".repeat(100))).collect();
+        let c = AlertContent { text: "t".repeat(5000), fields: many, ..issue() };
+        let b = body("telegram", "https://api.telegram.org/bot1:A/sendMessage?chat_id=1", &c);
+        let text = b["text"].as_str().unwrap();
+        assert!(text.chars().count() <= 4096, "{}", text.chars().count());
+        assert!(text.contains("<b>tag0:</b> &lt;&amp;&gt;"), "whole fields first");
+        assert!(text.ends_with("View Issue WEB-7</a>"), "the link is always there");
+        let message = render("ntfy", "https://ntfy.sh/t", &c).unwrap().body;
+        assert!(message.len() <= 4096, "{}", message.len());
+        let empty = AlertContent { title: " ".into(), ..issue() };
+        assert_eq!(body("slack", "https://hooks.slack.com/x", &empty)["blocks"][0]["text"]["text"], "(no title)");
     }
 
     #[test]
