@@ -251,8 +251,8 @@ pub struct CronStep {
 pub struct CheckInPage {
     /// Only this environment.
     pub environment: Option<String>,
-    /// Rows with an id below this (paging newest first).
-    pub before: Option<i64>,
+    /// Rows to skip (newest first).
+    pub offset: i64,
     /// How many.
     pub limit: i64,
 }
@@ -369,37 +369,18 @@ impl Store {
         }
     }
 
-    /// Pauses or resumes a monitor. Resuming moves each environment's expected run
-    /// to `next` (from now, so the pause itself is not a missed run) — the caller
-    /// computes it per schedule — and its deadline to `next + margin`.
-    pub async fn set_cron_monitor_paused(
-        &self,
-        id: i64,
-        paused: bool,
-        resume_at: Option<(Timestamp, Timestamp)>,
-    ) -> Result<()> {
-        transaction!(self, |tx| {
-            let n = sqlx::query("UPDATE cron_monitors SET paused = $2 WHERE id = $1")
-                .bind(id)
-                .bind(paused)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if n == 0 {
-                return Err(StoreError::NotFound);
-            }
-            if let Some((next, deadline)) = resume_at {
-                sqlx::query(
-                    "UPDATE cron_monitor_envs SET next_checkin_at = $2, deadline_at = $3
-                     WHERE monitor_id = $1 AND in_progress_id IS NULL",
-                )
-                .bind(id)
-                .bind(next)
-                .bind(deadline)
-                .execute(&mut *tx)
-                .await?;
-            }
-        });
+    /// Pauses or resumes a monitor (a paused monitor is never swept; see
+    /// [`Store::reschedule_cron_envs`] to move its expected runs on resume).
+    pub async fn set_cron_monitor_paused(&self, id: i64, paused: bool) -> Result<()> {
+        let n = write!(self, |pool| sqlx::query("UPDATE cron_monitors SET paused = $2 WHERE id = $1")
+            .bind(id)
+            .bind(paused)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
         Ok(())
     }
 
@@ -492,6 +473,35 @@ impl Store {
         .bind(limit)
         .fetch_all(pool)
         .await)?)
+    }
+
+    /// Records a ping-URL signal as a received check-in of `monitor` (processed by
+    /// the engine like any other).
+    pub async fn insert_ping_check_in(
+        &self,
+        monitor: &CronMonitor,
+        check_in_id: Uuid,
+        status: &str,
+        environment: &str,
+        payload: &str,
+    ) -> Result<()> {
+        write!(self, |pool| {
+            sqlx::query(
+            "INSERT INTO cron_checkins (project_id, monitor_slug, check_in_id, status, environment, payload, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        )
+        .bind(monitor.project_id)
+        .bind(&monitor.slug)
+        .bind(check_in_id)
+        .bind(status)
+        .bind(environment)
+        .bind(payload)
+        .bind(Timestamp::now())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        Ok(())
     }
 
     /// Marks a check-in processed without attaching it to a monitor (an unknown slug
@@ -676,14 +686,14 @@ impl Store {
     pub async fn cron_check_ins(&self, monitor: i64, page: &CheckInPage) -> Result<Vec<CronCheckIn>> {
         let sql = format!(
             "SELECT {CHECKIN_COLUMNS} FROM cron_checkins WHERE monitor_id = $1
-                 AND ($2 IS NULL OR environment = $2) AND ($3 IS NULL OR id < $3)
-             ORDER BY id DESC LIMIT $4"
+                 AND ($2 IS NULL OR environment = $2)
+             ORDER BY id DESC LIMIT $3 OFFSET $4"
         );
         Ok(read!(self, |pool| sqlx::query_as::<_, CronCheckIn>(&sql)
             .bind(monitor)
             .bind(&page.environment)
-            .bind(page.before)
             .bind(page.limit)
+            .bind(page.offset)
             .fetch_all(pool)
             .await)?)
     }

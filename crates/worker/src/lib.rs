@@ -7,6 +7,7 @@
 //! async functions registered in [`jobs`]; add a module there to add a job kind.
 
 mod alerts;
+pub mod crons;
 mod digest;
 pub mod jobs;
 mod runner;
@@ -38,6 +39,9 @@ pub fn spawn(ctx: WorkerContext, shutdown: &CancellationToken, tasks: &TaskTrack
     tasks.spawn(digest::run(ctx.clone(), shutdown.clone(), ctx.digest_wakeup.clone()));
     for n in 0..ctx.config.workers.concurrency {
         tasks.spawn(runner::run_jobs(ctx.clone(), shutdown.clone(), tasks.clone(), n));
+    }
+    if ctx.config.features.uptime {
+        tasks.spawn(crons::run(ctx.clone(), shutdown.clone()));
     }
     if ctx.config.features.uptime {
         tasks.spawn(uptime::run(ctx.clone(), shutdown.clone()));

@@ -3,6 +3,7 @@
 mod alerts;
 mod api;
 mod authz;
+mod crons;
 mod digest;
 mod e2e;
 mod health;

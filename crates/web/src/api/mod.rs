@@ -10,6 +10,7 @@
 pub mod accounts;
 mod alerts;
 pub mod auth;
+pub(crate) mod crons;
 pub(crate) mod issues;
 mod json;
 pub(crate) mod members;
@@ -82,6 +83,12 @@ pub(crate) fn routes() -> Router<AppState> {
         .routes(routes!(alerts::list_deliveries))
         .routes(routes!(alerts::test_alert))
         .merge(monitor_routes())
+        .routes(routes!(crons::list_organization_cron_monitors))
+        .routes(routes!(crons::list_cron_monitors, crons::create_cron_monitor))
+        .routes(routes!(crons::get_cron_monitor, crons::update_cron_monitor, crons::delete_cron_monitor))
+        .routes(routes!(crons::pause_cron_monitor))
+        .routes(routes!(crons::unpause_cron_monitor))
+        .routes(routes!(crons::list_cron_check_ins))
         .merge(issue_routes())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();

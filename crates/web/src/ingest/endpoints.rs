@@ -665,11 +665,12 @@ async fn check_in(
             "unknown check-in status {status:?}: use ok, error or in_progress"
         )));
     }
+    // `latest` (or the nil id) finishes the latest run in progress; no id at all is
+    // a run of its own.
     let check_in_id = match fields.get("check_in_id").and_then(Value::as_str) {
-        Some(id) if id != "latest" => {
-            Uuid::try_parse(id).map_err(|_| IngestError::BadRequest(format!("{id:?} is not a check-in id")))?
-        }
-        _ => Uuid::new_v4(),
+        Some("latest") => Uuid::nil(),
+        Some(id) => Uuid::try_parse(id).map_err(|_| IngestError::BadRequest(format!("{id:?} is not a check-in id")))?,
+        None => Uuid::new_v4(),
     };
     fields.insert("check_in_id".into(), Value::from(check_in_id.simple().to_string()));
     fields.insert("monitor_slug".into(), Value::from(slug));
@@ -693,7 +694,8 @@ async fn check_in(
         },
     )
     .await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "id": check_in_id.simple().to_string() }))).into_response())
+    // Sentry answers 202 with no body.
+    Ok(StatusCode::ACCEPTED.into_response())
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ mod embed;
 mod endpoints;
 mod error;
 mod limits;
+mod ping;
 mod spool;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -133,6 +134,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/{project_id}/events/{event_id}/attachments/", post(endpoints::attachments))
         .route("/api/{project_id}/cron/{monitor_slug}/{key}/", get(endpoints::cron).post(endpoints::cron))
         .route("/api/{project_id}/cron/{monitor_slug}/", get(endpoints::cron_keyless).post(endpoints::cron_keyless))
+        .route("/ping/{ping_key}", get(ping::ping).post(ping::ping))
+        .route("/ping/{ping_key}/{signal}", get(ping::ping_signal).post(ping::ping_signal))
         .route("/api/embed/error-page/", get(embed::script).post(embed::submit))
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(cors)

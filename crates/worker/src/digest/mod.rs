@@ -102,6 +102,9 @@ async fn digest(ctx: &WorkerContext, processor: &Arc<Processor>, rows: Vec<Queue
             total_ms = started.elapsed().as_millis() as u64,
             "batch digested"
         );
+        if !batch.check_ins.is_empty() {
+            crate::crons::wake();
+        }
         crate::alerts::evaluate(ctx, &outcome).await;
         Ok::<_, String>(())
     }
