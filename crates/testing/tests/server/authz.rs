@@ -136,6 +136,14 @@ async fn every_route_is_guarded(app: TestApp) {
     )
     .await;
     let alert_id = alert["id"].to_string();
+    ok_json(
+        &app,
+        &owner,
+        Method::POST,
+        &format!("/api/0/projects/acme/{}/cron-monitors/", p.slug),
+        json!({"name": "Nightly", "config": {"schedule_type": "crontab", "schedule": "0 3 * * *"}}),
+    )
+    .await;
 
     let fill = |template: &str| -> String {
         template
@@ -151,6 +159,7 @@ async fn every_route_is_guarded(app: TestApp) {
             .replace("{name}", "production")
             .replace("{token_id}", "1")
             .replace("{alert_id}", &alert_id)
+            .replace("{monitor_slug}", "nightly")
             .replace("{user_id}", "me")
             .replace("{token}", "nope")
     };

@@ -6,10 +6,12 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use faultline_domain::access::Scopes;
 use faultline_store::{
-    issue_status, CheckInPage, CronCheckIn, CronMonitor, CronTransition, Issue, ProjectId, Timestamp,
+    issue_status, CheckInPage, CronCheckIn, CronMonitor, CronTransition, Issue, ProjectId, Role, Timestamp,
 };
 use faultline_testing::{app_tests, clients, TestApp, TestProject};
+use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -376,7 +378,236 @@ async fn paused_monitors_record_but_never_alert(app: TestApp) {
     assert!(cron_issues(&app, &p).await.is_empty());
 }
 
+const PASSWORD: &str = "a long password";
+
+/// An owner of `acme` with an all-scopes API token.
+async fn owner_token(app: &TestApp) -> String {
+    let user =
+        faultline_domain::accounts::register(&app.store, true, "owner@acme.test", PASSWORD, "Owner").await.unwrap();
+    let org = app.store.organization_by_slug("acme").await.unwrap().unwrap();
+    app.store.add_member(org.id, user.id, Role::Owner).await.unwrap();
+    let scopes = Scopes::parse_list("org:read,project:read,project:write,event:read").unwrap();
+    faultline_domain::tokens::create(&app.store, &user, "crons", scopes).await.unwrap().1
+}
+
+async fn api(app: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> (u16, Value, String) {
+    let mut req = app.http.request(method, app.url(path)).bearer_auth(token);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let link = res.headers().get("link").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null), link)
+}
+
+async fn api_manages_cron_monitors(app: TestApp) {
+    let p = app.create_project("acme", "api").await;
+    let token = owner_token(&app).await;
+    let base = format!("/api/0/projects/acme/{}/cron-monitors/", p.slug);
+
+    // Create in Sentry's shape; the schedule is validated with a clear 400.
+    let body = json!({"name": "Nightly Backup", "config": {"schedule_type": "crontab", "schedule": "30 2 * * *",
+        "timezone": "Europe/Vienna", "checkin_margin": 5, "max_runtime": 60, "failure_issue_threshold": 2}});
+    let (status, created, _) = api(&app, &token, Method::POST, &base, Some(body.clone())).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["slug"], "nightly-backup");
+    assert_eq!(created["name"], "Nightly Backup");
+    assert_eq!(created["status"], "active");
+    assert_eq!(created["config"]["schedule"], "30 2 * * *");
+    assert_eq!(created["config"]["timezone"], "Europe/Vienna");
+    assert_eq!(created["config"]["failure_issue_threshold"], 2);
+    assert_eq!(created["scheduleDescription"], "every day at 02:30 (Europe/Vienna)");
+    let ping_url = created["pingUrl"].as_str().unwrap().to_string();
+    assert!(ping_url.contains("/ping/"), "{ping_url}");
+    let (status, _, _) = api(&app, &token, Method::POST, &base, Some(body)).await;
+    assert_eq!(status, 409, "the slug is taken");
+    for (config, words) in [
+        (json!({"schedule_type": "crontab", "schedule": "every day"}), "crontab"),
+        (json!({"schedule": "0 * * * *", "timezone": "Mars/Olympus"}), "time zone"),
+        (json!({"schedule_type": "interval", "schedule": [5, "fortnight"]}), "interval"),
+        (json!({"schedule": "0 * * * *", "checkin_margin": -1}), "checkin_margin"),
+    ] {
+        let (status, err, _) =
+            api(&app, &token, Method::POST, &base, Some(json!({"name": "bad", "config": config}))).await;
+        assert_eq!(status, 400, "{err}");
+        assert!(err["detail"].as_str().unwrap().contains(words), "{err}");
+    }
+    let (status, err, _) = api(&app, &token, Method::POST, &base, Some(json!({"name": "no config"}))).await;
+    assert_eq!((status, err["detail"].is_string()), (400, true));
+
+    // The SDK's shape works too, and the monitor receives check-ins at once.
+    let sdk =
+        json!({"slug": "every-5", "monitor_config": {"schedule": {"type": "interval", "value": 5, "unit": "minute"}}});
+    let (status, every5, _) = api(&app, &token, Method::POST, &base, Some(sdk)).await;
+    assert_eq!(status, 201, "{every5}");
+    assert_eq!(every5["config"]["schedule"], json!([5, "minute"]));
+    assert_eq!(every5["scheduleDescription"], "every 5 minutes");
+    for status in ["ok", "error", "ok"] {
+        assert_eq!(http_check_in(&app, &p, "every-5", &format!("status={status}"), None).await, 202);
+    }
+    settle(&app).await;
+
+    // Lists: the project's and the organization's, with environments.
+    let (status, list, _) = api(&app, &token, Method::GET, &base, None).await;
+    assert_eq!(status, 200);
+    let slugs: Vec<&str> = list.as_array().unwrap().iter().map(|m| m["slug"].as_str().unwrap()).collect();
+    assert_eq!(slugs, ["every-5", "nightly-backup"]);
+    let (_, org_list, _) = api(&app, &token, Method::GET, "/api/0/organizations/acme/cron-monitors/", None).await;
+    assert_eq!(org_list.as_array().unwrap().len(), 2);
+    let env = &list[0]["environments"][0];
+    assert_eq!((env["name"].as_str(), env["status"].as_str()), (Some("production"), Some("ok")));
+    assert!(env["nextCheckIn"].is_string() && env["lastCheckIn"].is_string(), "{env}");
+
+    // Check-in history, newest first, paged with a cursor.
+    let (status, page1, link) = api(&app, &token, Method::GET, &format!("{base}every-5/checkins/?limit=2"), None).await;
+    assert_eq!(status, 200);
+    let statuses: Vec<&str> = page1.as_array().unwrap().iter().map(|c| c["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["ok", "error"]);
+    assert!(link.contains("rel=\"next\"") && link.contains("cursor=\"0:2:0\""), "{link}");
+    let (_, page2, _) =
+        api(&app, &token, Method::GET, &format!("{base}every-5/checkins/?limit=2&cursor=0:2:0"), None).await;
+    assert_eq!(page2.as_array().unwrap().len(), 1);
+    let (_, filtered, _) =
+        api(&app, &token, Method::GET, &format!("{base}every-5/checkins/?environment=staging"), None).await;
+    assert_eq!(filtered, json!([]));
+
+    // Update: a new schedule, name and slug; pause and unpause.
+    let (status, updated, _) = api(
+        &app,
+        &token,
+        Method::PUT,
+        &format!("{base}every-5/"),
+        Some(json!({"name": "Every ten", "slug": "every-10", "config": {"schedule_type": "interval", "schedule": [10, "minute"]}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!((updated["slug"].as_str(), updated["name"].as_str()), (Some("every-10"), Some("Every ten")));
+    assert_eq!(updated["config"]["schedule"], json!([10, "minute"]));
+    let (status, err, _) = api(
+        &app,
+        &token,
+        Method::PUT,
+        &format!("{base}every-10/"),
+        Some(json!({"config": {"schedule": "61 * * * *"}})),
+    )
+    .await;
+    assert_eq!(status, 400, "{err}");
+    let (status, paused, _) = api(&app, &token, Method::POST, &format!("{base}every-10/pause/"), None).await;
+    assert_eq!((status, paused["status"].as_str(), paused["isPaused"].as_bool()), (200, Some("disabled"), Some(true)));
+    assert_eq!(paused["environments"][0]["status"], "paused");
+    let (_, resumed, _) = api(&app, &token, Method::POST, &format!("{base}every-10/unpause/"), None).await;
+    assert_eq!(resumed["status"], "active");
+    let next = Timestamp::parse_rfc3339(resumed["environments"][0]["nextCheckIn"].as_str().unwrap()).unwrap();
+    assert!(next > Timestamp::now(), "resuming expects the next run from now");
+
+    // Delete.
+    let (status, _, _) = api(&app, &token, Method::DELETE, &format!("{base}every-10/"), None).await;
+    assert_eq!(status, 204);
+    let (status, _, _) = api(&app, &token, Method::GET, &format!("{base}every-10/"), None).await;
+    assert_eq!(status, 404);
+}
+
+/// A session (cookie and CSRF token) of the owner, for pages.
+async fn login(app: &TestApp) -> (reqwest::Client, String, String) {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let origin = app.base_url.trim_end_matches(app.config.http.base_path.as_str()).to_string();
+    let res = http
+        .post(app.url("/login"))
+        .header("origin", origin)
+        .form(&[("email", "owner@acme.test"), ("password", PASSWORD), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let mut cookies = Vec::new();
+    let mut csrf = String::new();
+    for value in res.headers().get_all("set-cookie") {
+        let pair = value.to_str().unwrap().split(';').next().unwrap().to_string();
+        if let Some(token) = pair.strip_prefix("csrftoken=") {
+            csrf = token.to_string();
+        }
+        cookies.push(pair);
+    }
+    (http, cookies.join("; "), csrf)
+}
+
+async fn pages_show_monitors_and_their_runs(app: TestApp) {
+    let p = app.create_project("acme", "site").await;
+    owner_token(&app).await;
+    let (http, cookie, csrf) = login(&app).await;
+    let get = |path: String| {
+        let req = http.get(app.url(&path)).header("cookie", &cookie);
+        async move {
+            let res = req.send().await.unwrap();
+            let csp = res.headers().get("content-security-policy").map(|v| v.to_str().unwrap().to_string());
+            (res.status().as_u16(), res.text().await.unwrap(), csp)
+        }
+    };
+    let (status, html, _) = get("/acme/crons".into()).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"no-crons\""), "{html}");
+
+    let config = json!({"schedule": {"type": "crontab", "value": "*/10 * * * *"}, "max_runtime": 5});
+    assert_eq!(
+        http_check_in(&app, &p, "sync", "", Some(json!({"status": "in_progress", "monitor_config": config}))).await,
+        202
+    );
+    assert_eq!(http_check_in(&app, &p, "sync", "status=ok&check_in_id=latest", None).await, 202);
+    assert_eq!(http_check_in(&app, &p, "sync", "status=error&environment=staging", None).await, 202);
+    settle(&app).await;
+
+    let (status, html, csp) = get("/acme/crons".into()).await;
+    assert_eq!(status, 200);
+    assert!(!csp.unwrap().contains("unsafe-inline"));
+    assert!(html.contains("/acme/crons/site/sync"), "{html}");
+    assert!(html.contains("every 10 minutes"), "{html}");
+    assert!(html.contains("production") && html.contains("staging") && html.contains("failing"), "{html}");
+    assert!(html.contains("next expected in"), "{html}");
+    assert!(html.contains("Cron monitors</a>"), "the navigation links the page");
+
+    let (status, html, _) = get("/acme/crons/site/sync".into()).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"timeline\""), "{html}");
+    assert_eq!(html.matches("<rect ").count(), 2, "one bar per run");
+    assert!(html.contains("fill=\"#2f9e44\"") && html.contains("fill=\"#e03131\""), "{html}");
+    assert!(html.contains("/ping/"), "the ping URL");
+    assert!(
+        html.contains("@monitor(monitor_slug=&quot;sync&quot;")
+            || html.contains("@monitor(monitor_slug=&#34;sync&#34;"),
+        "{html}"
+    );
+    assert!(html.contains("cron.failed"), "the transition");
+    assert!(!html.contains(" style="), "no inline styles under the CSP");
+    let (status, _, _) = get("/acme/crons/site/nope".into()).await;
+    assert_eq!(status, 404);
+
+    // Pause from the page.
+    let res = http
+        .post(app.url("/acme/crons/site/sync/pause"))
+        .header("cookie", &cookie)
+        .form(&[("csrfmiddlewaretoken", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(monitor(&app, &p, "sync").await.paused);
+    let (_, html, _) = get("/acme/crons/site/sync".into()).await;
+    assert!(html.contains(">Resume<"), "{html}");
+    let res = http
+        .post(app.url("/acme/crons/site/sync/pause"))
+        .header("cookie", &cookie)
+        .form(&[("csrfmiddlewaretoken", "wrong")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+}
+
 app_tests!(
+    api_manages_cron_monitors,
+    pages_show_monitors_and_their_runs,
     python_sdk_check_ins,
     http_form_timeouts_misses_and_recovery,
     thresholds_count_runs_in_a_row,

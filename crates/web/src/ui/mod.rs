@@ -9,6 +9,7 @@
 
 mod assets;
 mod auth;
+mod crons;
 mod home;
 mod issues;
 mod onboarding;
@@ -42,6 +43,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .merge(profile::routes())
         .merge(issues::routes())
         .merge(releases::routes())
+        .merge(crons::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, html_errors))
 }
