@@ -174,6 +174,14 @@ pub fn validate(rule: &NewAlertRule, recipients: &[NewAlertRecipient]) -> Result
             return Err(DomainError::Invalid(format!("{field} must be between 1 and {MAX_MINUTES}.")));
         }
     }
+    if rule.users_quantity.is_some_and(|n| !(1..=1_000_000).contains(&n)) {
+        return Err(invalid("usersAffected must be between 1 and 1000000."));
+    }
+    match (&rule.tag_key, &rule.tag_value) {
+        (None, None) => {}
+        (Some(k), Some(v)) if !k.is_empty() && k.chars().count() <= 32 && v.chars().count() <= 200 => {}
+        _ => return Err(invalid("A tag filter needs tagKey (at most 32 characters) and tagValue (at most 200).")),
+    }
     if rule.min_level.as_deref().is_some_and(|l| !LEVELS.contains(&l)) {
         return Err(invalid("minLevel must be one of debug, info, warning, error, fatal."));
     }
@@ -246,6 +254,10 @@ mod tests {
             min_level: Some("error".into()),
             environment: None,
             interval_minutes: 60,
+            users_quantity: None,
+            tag_key: None,
+            tag_value: None,
+            on_frequency: true,
         }
     }
 
@@ -273,6 +285,10 @@ mod tests {
         assert!(validate(&NewAlertRule { interval_minutes: MAX_MINUTES + 1, ..rule() }, &[]).is_err());
         assert!(validate(&NewAlertRule { min_level: Some("loud".into()), ..rule() }, &[]).is_err());
         assert!(validate(&NewAlertRule { name: "x".repeat(256), ..rule() }, &[]).is_err());
+        assert!(validate(&NewAlertRule { users_quantity: Some(0), ..rule() }, &[]).is_err());
+        assert!(validate(&NewAlertRule { tag_key: Some("browser".into()), ..rule() }, &[]).is_err());
+        let tagged = NewAlertRule { tag_key: Some("browser".into()), tag_value: Some("Firefox".into()), ..rule() };
+        assert!(validate(&tagged, &[]).is_ok());
         assert!(validate(&rule(), &[hook("ftp://x", None)]).is_err());
         assert!(validate(&rule(), &[hook("https://", None)]).is_err());
         assert!(validate(&rule(), &[hook("https://x y", None)]).is_err());

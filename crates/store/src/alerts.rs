@@ -41,6 +41,14 @@ pub struct AlertRule {
     pub interval_minutes: i64,
     /// Created.
     pub created_at: Timestamp,
+    /// Distinct users within the window that fire the rule (`None`: no such condition).
+    pub users_quantity: Option<i64>,
+    /// Only issues with this tag value within the window (with `tag_value`).
+    pub tag_key: Option<String>,
+    /// The tag value.
+    pub tag_value: Option<String>,
+    /// Whether the frequency condition applies.
+    pub on_frequency: bool,
 }
 
 /// The fields of a rule to create or replace.
@@ -64,6 +72,14 @@ pub struct NewAlertRule {
     pub environment: Option<String>,
     /// Action interval, minutes.
     pub interval_minutes: i64,
+    /// Users affected within the window.
+    pub users_quantity: Option<i64>,
+    /// Tag filter key.
+    pub tag_key: Option<String>,
+    /// Tag filter value.
+    pub tag_value: Option<String>,
+    /// The frequency condition applies.
+    pub on_frequency: bool,
 }
 
 /// A recipient of a rule.
@@ -159,7 +175,7 @@ pub struct AlertDelivery {
 pub const ALERT_DELIVERY_JOB: &str = "alerts.deliver";
 
 const RULE_COLUMNS: &str = "id, project_id, name, timespan_minutes, quantity, uptime, on_new_issue, on_regression, \
-     min_level, environment, interval_minutes, created_at";
+     min_level, environment, interval_minutes, created_at, users_quantity, tag_key, tag_value, on_frequency";
 
 impl Store {
     /// A project's alert rules, oldest first.
@@ -200,8 +216,9 @@ impl Store {
         let id: i64 = transaction!(self, |tx| {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO alert_rules (project_id, name, timespan_minutes, quantity, uptime, on_new_issue,
-                     on_regression, min_level, environment, interval_minutes, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                     on_regression, min_level, environment, interval_minutes, created_at, users_quantity, tag_key,
+                     tag_value, on_frequency)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
             )
             .bind(project)
             .bind(&rule.name)
@@ -214,6 +231,10 @@ impl Store {
             .bind(&rule.environment)
             .bind(rule.interval_minutes)
             .bind(now)
+            .bind(rule.users_quantity)
+            .bind(&rule.tag_key)
+            .bind(&rule.tag_value)
+            .bind(rule.on_frequency)
             .fetch_one(&mut *tx)
             .await?;
             for r in recipients {
@@ -247,7 +268,8 @@ impl Store {
         transaction!(self, |tx| {
             let done = sqlx::query(
                 "UPDATE alert_rules SET name = $1, timespan_minutes = $2, quantity = $3, uptime = $4,
-                     on_new_issue = $5, on_regression = $6, min_level = $7, environment = $8, interval_minutes = $9
+                     on_new_issue = $5, on_regression = $6, min_level = $7, environment = $8, interval_minutes = $9,
+                     users_quantity = $12, tag_key = $13, tag_value = $14, on_frequency = $15
                  WHERE project_id = $10 AND id = $11",
             )
             .bind(&rule.name)
@@ -261,6 +283,10 @@ impl Store {
             .bind(rule.interval_minutes)
             .bind(project)
             .bind(id)
+            .bind(rule.users_quantity)
+            .bind(&rule.tag_key)
+            .bind(&rule.tag_value)
+            .bind(rule.on_frequency)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -508,6 +534,32 @@ impl Store {
             .await)?,
         };
         Ok(n)
+    }
+
+    /// Distinct users (the `user` tag) who saw `issue` since `since`.
+    pub async fn issue_users_since(&self, issue: IssueId, since: Timestamp) -> Result<i64> {
+        let n = read!(self, |pool| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM issue_tags WHERE issue_id = $1 AND key = 'user' AND last_seen >= $2"
+        )
+        .bind(issue)
+        .bind(since)
+        .fetch_one(pool)
+        .await)?;
+        Ok(n)
+    }
+
+    /// Whether `issue` had an event with the tag `key` = `value` since `since`.
+    pub async fn issue_has_tag_since(&self, issue: IssueId, key: &str, value: &str, since: Timestamp) -> Result<bool> {
+        let n = read!(self, |pool| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM issue_tags WHERE issue_id = $1 AND key = $2 AND value = $3 AND last_seen >= $4"
+        )
+        .bind(issue)
+        .bind(key)
+        .bind(value)
+        .bind(since)
+        .fetch_one(pool)
+        .await)?;
+        Ok(n > 0)
     }
 
     /// Whether any project has an alert rule (digestion skips evaluation otherwise).

@@ -124,14 +124,24 @@ async fn holds(
     if count == 0 {
         return Ok(None);
     }
+    if let (Some(key), Some(value)) = (&rule.tag_key, &rule.tag_value) {
+        if !store.issue_has_tag_since(issue.id, key, value, since).await? {
+            return Ok(None);
+        }
+    }
     if rule.on_new_issue && outcome.new_issues.contains(&issue.id) {
         return Ok(Some("new_issue"));
     }
     if rule.on_regression && outcome.regressed_issues.contains(&issue.id) {
         return Ok(Some("regression"));
     }
-    if count >= rule.quantity.max(1) {
+    if rule.on_frequency && count >= rule.quantity.max(1) {
         return Ok(Some("frequency"));
+    }
+    if let Some(users) = rule.users_quantity {
+        if store.issue_users_since(issue.id, since).await? >= users.max(1) {
+            return Ok(Some("users"));
+        }
     }
     Ok(None)
 }
@@ -217,6 +227,7 @@ pub(crate) fn issue_content(facts: &Value, tags_to_add: &[String], reason: Optio
             "new_issue" => "a new issue",
             "regression" => "a resolved issue came back",
             "frequency" => "the issue's events reached the rule's quantity",
+            "users" => "the issue affected the rule's number of users",
             other => other,
         };
         details.push(AlertField::new("Trigger", why));

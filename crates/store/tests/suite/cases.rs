@@ -410,6 +410,10 @@ pub async fn alert_rules_outbox_and_log(store: &Store) {
         min_level: Some("error".into()),
         environment: None,
         interval_minutes: 60,
+        users_quantity: None,
+        tag_key: None,
+        tag_value: None,
+        on_frequency: true,
     };
     let hook = |url: &str| NewAlertRecipient {
         recipient_type: "webhook".into(),
@@ -507,6 +511,10 @@ pub async fn alert_firing_and_claims_are_exclusive(store: &Store) {
         min_level: None,
         environment: None,
         interval_minutes: 60,
+        users_quantity: None,
+        tag_key: None,
+        tag_value: None,
+        on_frequency: true,
     };
     let recipients: Vec<NewAlertRecipient> = (0..10)
         .map(|i| NewAlertRecipient {

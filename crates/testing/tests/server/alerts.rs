@@ -565,7 +565,12 @@ async fn chat_push_and_paging_channels(app: TestApp) {
     let teams = rx.to("/teams/")[1].json();
     assert_eq!(teams["attachments"][0]["content"]["body"][1]["text"], "Test notification for \"Everywhere\"");
     assert_eq!(rx.to("/api/v1/messages")[1].form()["to"], "ops");
-    assert_eq!(app.store.pending_alert_notifications().await.unwrap(), 0);
+    // Each delivery is recorded just after its request was answered.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while app.store.pending_alert_notifications().await.unwrap() > 0 {
+        assert!(std::time::Instant::now() < deadline, "notifications left pending");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// A service that refuses says why, and the delivery log keeps it.
@@ -602,7 +607,139 @@ app_tests!(
     failing_webhook_is_retried_and_logged,
     chat_push_and_paging_channels,
     refusals_are_logged_with_the_answer,
+    users_affected_and_tag_filter,
 );
+
+async fn send_user_event(app: &TestApp, p: &faultline_testing::TestProject, message: &str, user: &str, browser: &str) {
+    let res = app
+        .http
+        .post(format!("{}?sentry_key={}", app.url(&format!("/api/{}/store/", p.id)), p.key))
+        .json(&json!({"message": message, "level": "error", "user": {"id": user}, "tags": {"browser.name": browser}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    app.wait_for_digest(Duration::from_secs(30)).await;
+}
+
+/// "When an issue affects 3 users in 60 minutes, with tag browser.name = Firefox".
+async fn users_affected_and_tag_filter(app: TestApp) {
+    let receiver = Receiver::start(&[200]).await;
+    let p = app.create_project("acme", "web").await;
+    let owner = token(&app, "acme", "owner@acme.test", Role::Owner, "project:read,project:write").await;
+    let base = format!("/api/0/projects/acme/{}/alerts/", p.slug);
+    let rule = json!({
+        "name": "Many users", "timespanMinutes": 60, "onRegression": false, "onFrequency": false,
+        "usersAffected": 3, "tagKey": "browser.name", "tagValue": "Firefox",
+        "alertRecipients": [{"recipientType": "webhook", "url": receiver.url}]
+    });
+    let (status, created) = call(&app, &owner, Method::POST, &base, Some(rule)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!((created["usersAffected"].as_i64(), created["onFrequency"].as_bool()), (Some(3), Some(false)));
+    let bad = json!({"name": "x", "tagKey": "browser.name", "alertRecipients": []});
+    let (status, err) = call(&app, &owner, Method::POST, &base, Some(bad)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+
+    // Many events from one user, and three users of another browser: nothing.
+    for _ in 0..3 {
+        send_user_event(&app, &p, "Checkout broke", "u1", "Firefox").await;
+    }
+    for user in ["c1", "c2", "c3"] {
+        send_user_event(&app, &p, "Chrome only", user, "Chrome").await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(receiver.received().is_empty(), "fired early: {:?}", receiver.received());
+    // The second and third Firefox users: one alert.
+    send_user_event(&app, &p, "Checkout broke", "u2", "Firefox").await;
+    send_user_event(&app, &p, "Checkout broke", "u3", "Firefox").await;
+    let got = receiver.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(got[0].json()["attachments"][0]["title"], "Checkout broke");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.received().len(), 1, "throttled by the action interval");
+}
+
+/// Two instances on one PostgreSQL database: every alert is sent once.
+mod two_instances {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn each_alert_is_sent_once() {
+        let Some(first) = TestApp::start(faultline_testing::TestBackend::Postgres).await else { return };
+        let url = first.config.database.url.expose().to_string();
+        let second = TestApp::builder(faultline_testing::TestBackend::Postgres)
+            .env("DATABASE_URL", &url)
+            .start()
+            .await
+            .expect("second instance");
+        let receiver = Receiver::start(&[200]).await;
+        let p = first.create_project("acme", "web").await;
+        let owner = token(&first, "acme", "owner@acme.test", Role::Owner, "project:read,project:write").await;
+        let rule = json!({
+            "name": "New", "onNewIssue": true, "onFrequency": false, "uptime": true,
+            "alertRecipients": [{"recipientType": "webhook", "url": receiver.url}]
+        });
+        let (status, _) =
+            call(&first, &owner, Method::POST, &format!("/api/0/projects/acme/{}/alerts/", p.slug), Some(rule)).await;
+        assert_eq!(status, StatusCode::CREATED);
+        // Ten new issues, sent to both instances at once.
+        const WORDS: [&str; 10] =
+            ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"];
+        let mut sends = tokio::task::JoinSet::new();
+        for i in 0..10 {
+            let app = if i % 2 == 0 { &first } else { &second };
+            let req = app
+                .http
+                .post(format!("{}?sentry_key={}", app.url(&format!("/api/{}/store/", p.id)), p.key))
+                // Words, not numbers: the grouping ignores numbers in messages.
+                .json(&json!({"message": format!("Issue {}", WORDS[i]), "level": "error"}));
+            sends.spawn(req.send());
+        }
+        while let Some(res) = sends.join_next().await {
+            assert_eq!(res.unwrap().unwrap().status(), 200);
+        }
+        // A monitor of the project that is down at once (nothing listens on port 9).
+        let (status, m) = call(
+            &first,
+            &owner,
+            Method::POST,
+            "/api/0/organizations/acme/monitors/",
+            Some(json!({
+                "name": "Dead", "monitorType": "GET", "url": "http://127.0.0.1:9/", "interval": 1, "timeout": 1,
+                "failureThreshold": 1, "project": p.id
+            })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "a project token cannot create monitors: {m}");
+        let org_owner = token(&first, "acme", "admin@acme.test", Role::Owner, "org:read,org:write").await;
+        let (status, m) = call(
+            &first,
+            &org_owner,
+            Method::POST,
+            "/api/0/organizations/acme/monitors/",
+            Some(json!({
+                "name": "Dead", "monitorType": "GET", "url": "http://127.0.0.1:9/", "interval": 1, "timeout": 1,
+                "failureThreshold": 1, "project": p.id
+            })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while receiver.received().len() < 11 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let got = receiver.wait_for(11, Duration::from_secs(1)).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let got = if receiver.received().len() > got.len() { receiver.received() } else { got };
+        let mut titles: Vec<String> = got.iter().map(|r| r.json()["attachments"][0]["title"].to_string()).collect();
+        titles.sort();
+        let before = titles.len();
+        titles.dedup();
+        assert_eq!((before, titles.len()), (11, 11), "sent twice: {titles:#?}");
+        assert!(titles.iter().any(|t| t.contains("Dead is down")), "{titles:#?}");
+        second.stop().await;
+        first.stop().await;
+    }
+}
 
 mod mail {
     use super::*;

@@ -519,6 +519,38 @@ async fn alert_rules_page(app: TestApp) {
     let shop = app.store.organization_projects(project.id).await.unwrap().remove(0);
     let rules = app.store.alert_rules(shop.id).await.unwrap();
     assert_eq!((rules.len(), rules[0].quantity, rules[0].timespan_minutes), (1, 5, 10));
+    // The recipient's URL is shown by host only (chat URLs carry tokens).
+    assert!(page.body.contains("<code>webhook (127.0.0.1:9)</code>"), "{}", page.body);
+    assert!(!page.body.contains("127.0.0.1:9/hook"));
+
+    // Users affected with a tag filter, and monitor transitions, read as sentences.
+    let users = [
+        ("trigger", "users"),
+        ("users", "25"),
+        ("users_timespan", "30"),
+        ("tag_key", "browser.name"),
+        ("tag_value", "Firefox"),
+        ("recipient_type", "email"),
+        ("interval", "60"),
+    ];
+    let page = owner.submit(&alerts, &alerts, &users).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let uptime = [("trigger", "uptime"), ("recipient_type", "email"), ("interval", "60")];
+    assert_eq!(owner.submit(&alerts, &alerts, &uptime).await.status, 303);
+    let page = owner.get(&alerts).await;
+    assert!(
+        page.body.contains("When an issue affects 25 or more users in 30 minutes, with tag browser.name = Firefox,"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("When an uptime monitor or cron job of this project goes down or recovers,"));
+    let rules = app.store.alert_rules(shop.id).await.unwrap();
+    assert_eq!(rules.len(), 3);
+    assert_eq!((rules[1].users_quantity, rules[1].on_frequency, rules[1].on_new_issue), (Some(25), false, false));
+    assert!(rules[2].uptime && !rules[2].on_frequency && !rules[2].on_regression);
+    for r in &rules[1..] {
+        app.store.delete_alert_rule(shop.id, r.id).await.unwrap();
+    }
 
     // "Send test notification": the worker tries the dead webhook and logs it.
     let rule = format!("{alerts}/{}", rules[0].id);

@@ -3,7 +3,9 @@
 //! The body keeps GlitchTip's shape (`name`, `timespanMinutes`, `quantity`, `uptime`,
 //! `alertRecipients[{recipientType, url, tagsToAdd}]`) and adds optional fields for the
 //! new conditions: `onNewIssue`, `onRegression`, `minLevel`, `environment`,
-//! `intervalMinutes`, and a per-recipient `secret` that signs webhooks (never echoed;
+//! `intervalMinutes`, `usersAffected` (N distinct users within `timespanMinutes`),
+//! `tagKey`/`tagValue` (only issues with that tag value), `onFrequency` (default
+//! true: whether GlitchTip's N-events-in-T condition applies), and a per-recipient `secret` that signs webhooks (never echoed;
 //! `hasSecret` tells whether one is set).
 
 use crate::api::Json;
@@ -47,6 +49,11 @@ pub(crate) struct AlertIn {
     min_level: Option<String>,
     environment: Option<String>,
     interval_minutes: Option<i64>,
+    users_affected: Option<i64>,
+    tag_key: Option<String>,
+    tag_value: Option<String>,
+    #[serde(default = "yes")]
+    on_frequency: bool,
     #[serde(default)]
     alert_recipients: Vec<RecipientIn>,
 }
@@ -69,6 +76,10 @@ impl AlertIn {
             min_level: self.min_level.filter(|l| !l.is_empty()),
             environment: self.environment.filter(|e| !e.is_empty()),
             interval_minutes: self.interval_minutes.unwrap_or(60),
+            users_quantity: self.users_affected,
+            tag_key: self.tag_key.filter(|k| !k.is_empty()),
+            tag_value: self.tag_value.filter(|v| !v.is_empty()),
+            on_frequency: self.on_frequency,
         };
         let recipients: Vec<NewAlertRecipient> = self
             .alert_recipients
@@ -109,6 +120,10 @@ async fn alert_json(state: &AppState, rule: &AlertRule) -> Result<Value, ApiErro
         "minLevel": rule.min_level,
         "environment": rule.environment,
         "intervalMinutes": rule.interval_minutes,
+        "usersAffected": rule.users_quantity,
+        "tagKey": rule.tag_key,
+        "tagValue": rule.tag_value,
+        "onFrequency": rule.on_frequency,
         "alertRecipients": recipients.iter().map(recipient_json).collect::<Vec<_>>(),
     }))
 }

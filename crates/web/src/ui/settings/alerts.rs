@@ -58,13 +58,21 @@ pub(crate) struct RuleForm {
     csrfmiddlewaretoken: String,
     #[serde(default)]
     name: String,
-    /// `new`, `regression` or `frequency`.
+    /// `new`, `regression`, `frequency`, `users` or `uptime`.
     #[serde(default)]
     trigger: String,
     #[serde(default)]
     quantity: String,
     #[serde(default)]
     timespan: String,
+    #[serde(default)]
+    users: String,
+    #[serde(default)]
+    users_timespan: String,
+    #[serde(default)]
+    tag_key: String,
+    #[serde(default)]
+    tag_value: String,
     #[serde(default)]
     min_level: String,
     #[serde(default)]
@@ -87,19 +95,30 @@ fn number(text: &str, default: i64, field: &str) -> Result<i64, DomainError> {
 
 impl RuleForm {
     fn rule(&self) -> Result<(NewAlertRule, Vec<NewAlertRecipient>), DomainError> {
-        let frequency = self.trigger == "frequency";
+        let trigger = self.trigger.as_str();
+        let (frequency, users) = (trigger == "frequency", trigger == "users");
+        let tag_key = Some(self.tag_key.trim().to_string()).filter(|k| !k.is_empty());
         let rule = NewAlertRule {
             name: self.name.trim().to_string(),
-            timespan_minutes: if frequency { number(&self.timespan, 1, "The period")? } else { 1 },
+            timespan_minutes: match trigger {
+                "frequency" => number(&self.timespan, 1, "The period")?,
+                "users" => number(&self.users_timespan, 60, "The period")?,
+                // The tag filter looks at this window too.
+                _ => 60,
+            },
             quantity: if frequency { number(&self.quantity, 1, "The number of events")? } else { 1 },
-            uptime: false,
-            on_new_issue: self.trigger == "new",
-            on_regression: self.trigger != "frequency",
+            uptime: trigger == "uptime",
+            on_new_issue: trigger == "new",
+            on_regression: matches!(trigger, "new" | "regression"),
             min_level: Some(self.min_level.trim().to_string()).filter(|l| !l.is_empty()),
             environment: Some(self.environment.trim().to_string()).filter(|e| !e.is_empty()),
             interval_minutes: number(&self.interval, 60, "The interval")?,
+            users_quantity: if users { Some(number(&self.users, 1, "The number of users")?) } else { None },
+            tag_value: tag_key.as_ref().map(|_| self.tag_value.trim().to_string()),
+            tag_key,
+            on_frequency: frequency,
         };
-        if !matches!(self.trigger.as_str(), "new" | "regression" | "frequency") {
+        if !matches!(trigger, "new" | "regression" | "frequency" | "users" | "uptime") {
             return Err(DomainError::Invalid("Choose when the rule fires.".into()));
         }
         let recipient = NewAlertRecipient {
@@ -114,17 +133,37 @@ impl RuleForm {
     }
 }
 
+/// The host of a URL, without credentials, path or query.
+fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    authority.rsplit_once('@').map_or(authority, |(_, host)| host)
+}
+
 /// A rule in words.
 fn sentence(rule: &faultline_store::AlertRule) -> String {
-    let mut s = if rule.quantity > 1 || (!rule.on_new_issue && !rule.on_regression) {
-        format!("When an issue gets {} or more events in {} minutes", rule.quantity, rule.timespan_minutes)
-    } else if rule.on_new_issue {
-        "When a new issue appears".to_string()
-    } else {
-        "When a resolved issue comes back".to_string()
-    };
-    if rule.on_regression && (rule.on_new_issue || rule.quantity > 1) {
-        s.push_str(" or a resolved issue comes back");
+    let mut parts = Vec::new();
+    if rule.on_new_issue {
+        parts.push("a new issue appears".to_string());
+    }
+    if rule.on_frequency {
+        parts.push(format!("an issue gets {} or more events in {} minutes", rule.quantity, rule.timespan_minutes));
+    }
+    if let Some(users) = rule.users_quantity {
+        parts.push(format!("an issue affects {users} or more users in {} minutes", rule.timespan_minutes));
+    }
+    if rule.on_regression {
+        parts.push("a resolved issue comes back".to_string());
+    }
+    if rule.uptime {
+        parts.push("an uptime monitor or cron job of this project goes down or recovers".to_string());
+    }
+    if parts.is_empty() {
+        parts.push("never".to_string());
+    }
+    let mut s = format!("When {}", parts.join(" or "));
+    if let (Some(key), Some(value)) = (&rule.tag_key, &rule.tag_value) {
+        s.push_str(&format!(", with tag {key} = {value}"));
     }
     if let Some(level) = &rule.min_level {
         s.push_str(&format!(", with level {level} or higher"));
@@ -171,7 +210,8 @@ async fn render(
                     if r.url.is_empty() {
                         r.recipient_type.clone()
                     } else {
-                        format!("{} {}", r.recipient_type, r.url)
+                        // Only the host: URLs of chat and paging services carry their tokens.
+                        format!("{} ({})", r.recipient_type, url_host(&r.url))
                     }
                 })
                 .collect(),
