@@ -682,6 +682,20 @@ impl Store {
         })
     }
 
+    /// Deletes up to `limit` processed check-ins received before `before` (run
+    /// history past its retention); returns how many.
+    pub async fn delete_cron_check_ins_before(&self, before: Timestamp, limit: i64) -> Result<u64> {
+        Ok(write!(self, |pool| sqlx::query(
+            "DELETE FROM cron_checkins WHERE id IN (SELECT id FROM cron_checkins
+                 WHERE received_at < $1 AND processed_at IS NOT NULL AND status <> 'in_progress' LIMIT $2)"
+        )
+        .bind(before)
+        .bind(limit)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
+    }
+
     /// A monitor's runs, newest first.
     pub async fn cron_check_ins(&self, monitor: i64, page: &CheckInPage) -> Result<Vec<CronCheckIn>> {
         let sql = format!(

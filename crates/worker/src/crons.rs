@@ -25,7 +25,7 @@
 //!    are never swept and never alert.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use faultline_monitoring::cron::{apply, Applied, CheckIn, Config, EnvState, Signal, Status};
@@ -52,6 +52,8 @@ const POLL: Duration = Duration::from_secs(1);
 const BATCH: i64 = 200;
 /// Environments swept per pass.
 const SWEEP_BATCH: i64 = 500;
+/// How often the run history is pruned (the first time an hour after start).
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// Attempts of a step whose state moved under it.
 const ATTEMPTS: usize = 5;
 
@@ -62,7 +64,15 @@ pub(crate) fn wake() {
 
 pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken) {
     tracing::debug!("cron engine started");
+    let mut pruned = Instant::now();
     while !shutdown.is_cancelled() {
+        if pruned.elapsed() >= PRUNE_EVERY {
+            pruned = Instant::now();
+            let days = i64::from(ctx.config.retention.uptime_check_days);
+            if let Err(e) = prune(&ctx.store, Timestamp::now().plus_secs(-days * 86_400)).await {
+                tracing::warn!(error = %e, "cannot prune the cron run history");
+            }
+        }
         loop {
             match process_pending(&ctx.store).await {
                 Ok(n) if n >= BATCH as usize => continue,
@@ -83,6 +93,19 @@ pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken) {
         }
     }
     tracing::debug!("cron engine stopped");
+}
+
+/// Deletes the run history received before `before` (the retention of uptime
+/// checks, `GLITCHTIP_MAX_UPTIME_CHECK_LIFE_DAYS`); returns how many rows went.
+pub async fn prune(store: &Store, before: Timestamp) -> Result<u64, StoreError> {
+    let mut total = 0;
+    loop {
+        let n = store.delete_cron_check_ins_before(before, 5_000).await?;
+        total += n;
+        if n < 5_000 {
+            return Ok(total);
+        }
+    }
 }
 
 /// Processes up to one batch of received check-ins; returns how many were read.

@@ -381,6 +381,11 @@ async fn paused_monitors_record_but_never_alert(app: TestApp) {
     assert_eq!(statuses(&runs(&app, &m).await), ["ok", "error"]);
     assert!(transitions(&app, &m).await.is_empty());
     assert!(cron_issues(&app, &p).await.is_empty());
+
+    // The run history is pruned after its retention.
+    assert_eq!(faultline_worker::crons::prune(&app.store, plus_minutes(Timestamp::now(), -60)).await.unwrap(), 0);
+    assert_eq!(faultline_worker::crons::prune(&app.store, plus_minutes(Timestamp::now(), 1)).await.unwrap(), 2);
+    assert!(runs(&app, &m).await.is_empty());
 }
 
 const PASSWORD: &str = "a long password";
