@@ -533,6 +533,21 @@ impl Store {
         .await)?)
     }
 
+    /// Whether a monitor environment already has a finished run `check_in_id` (a
+    /// repeated or late finish, which changes nothing).
+    pub async fn cron_run_finished(&self, monitor: i64, environment: &str, check_in_id: Uuid) -> Result<bool> {
+        let found = write!(self, |pool| sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM cron_checkins WHERE monitor_id = $1 AND environment = $2 AND check_in_id = $3
+                 AND status <> 'in_progress' LIMIT 1"
+        )
+        .bind(monitor)
+        .bind(environment)
+        .bind(check_in_id)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(found.is_some())
+    }
+
     /// Applies a step atomically. False (and nothing written) when the raw check-in
     /// was already consumed or the environment's state moved since it was read.
     pub async fn commit_cron_step(&self, step: &CronStep) -> Result<bool> {

@@ -215,6 +215,15 @@ async fn process_check_in(store: &Store, row: &PendingCheckIn) -> Result<(), Sto
         store.skip_check_in(row.id).await?;
         return Ok(());
     };
+    if matches!(check_in.status, Status::Ok | Status::Error)
+        && !check_in.check_in_id.is_nil()
+        && store.cron_run_finished(monitor.id, &check_in.environment, check_in.check_in_id).await?
+    {
+        // A retried or late finish (after a timeout) of a finished run: Sentry keeps
+        // the first outcome.
+        store.skip_check_in(row.id).await?;
+        return Ok(());
+    }
     let signal = Signal::CheckIn { id: check_in.check_in_id, status: check_in.status };
     let at = row.received_at.to_datetime();
     let pending = Pending { row, check_in: &check_in, payload: &payload };

@@ -202,6 +202,13 @@ async fn http_form_timeouts_misses_and_recovery(app: TestApp) {
     sweep_at(&app, plus_minutes(started, 32)).await;
     assert_eq!(runs(&app, &m).await.len(), 1);
 
+    // The job's late finish of the timed-out run changes nothing.
+    let timed_out = rows[0].check_in_id.simple().to_string();
+    assert_eq!(http_check_in(&app, &p, "backup", &format!("status=ok&check_in_id={timed_out}"), None).await, 202);
+    settle(&app).await;
+    assert_eq!(statuses(&runs(&app, &m).await), ["timeout"]);
+    assert_eq!(kinds(&transitions(&app, &m).await), ["cron.failed"]);
+
     // A successful run recovers the monitor and resolves the issue.
     assert_eq!(http_check_in(&app, &p, "backup", "status=in_progress", None).await, 202);
     assert_eq!(http_check_in(&app, &p, "backup", "status=ok&check_in_id=latest&duration=12.5", None).await, 202);
