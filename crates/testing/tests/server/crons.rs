@@ -360,6 +360,19 @@ async fn ping_urls_map_onto_check_ins(app: TestApp) {
     assert!(rows[4].finished_at.is_some() && rows[4].duration.is_some(), "the started run was closed");
     assert_eq!(rows[5].environment.as_deref(), Some("nightly"));
 
+    // By the project's public key and the slug, creating the monitor on demand.
+    assert_eq!(ping(&app, &format!("/ping/{}/db-dump/fail", p.key), None).await.status(), 200);
+    assert_eq!(ping(&app, &format!("/ping/{}/Weekly Report", p.key), None).await.status(), 404);
+    assert_eq!(ping(&app, &format!("/ping/{}/Weekly Report?create=1", p.key), None).await.status(), 200);
+    assert_eq!(ping(&app, &format!("/ping/{}/weekly-report/start", p.key), None).await.status(), 200);
+    settle(&app).await;
+    assert_eq!(statuses(&runs(&app, &m).await).last(), Some(&"error"));
+    assert_eq!(runs(&app, &m).await.len(), 7);
+    let weekly = monitor(&app, &p, "weekly-report").await;
+    assert_eq!((weekly.schedule.as_str(), weekly.checkin_margin_min), ("1 day", 60));
+    assert_eq!(statuses(&runs(&app, &weekly).await), ["ok", "in_progress"]);
+    assert_eq!(ping(&app, &format!("/ping/{}/db-dump", Uuid::new_v4().simple()), None).await.status(), 404);
+
     // Refusals.
     assert_eq!(ping(&app, &format!("/ping/{key}/256"), None).await.status(), 404);
     assert_eq!(ping(&app, &format!("/ping/{}", Uuid::new_v4()), None).await.status(), 404);

@@ -93,7 +93,8 @@ pub(crate) fn stored_config(m: &CronMonitor) -> Option<Config> {
     })
 }
 
-fn new_monitor(slug: &str, name: &str, config: &Config) -> NewCronMonitor {
+/// The stored fields of a configuration.
+pub(crate) fn new_monitor(slug: &str, name: &str, config: &Config) -> NewCronMonitor {
     let (schedule_type, schedule) = config.schedule.to_stored();
     NewCronMonitor {
         slug: slug.to_string(),

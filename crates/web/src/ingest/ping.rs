@@ -3,7 +3,10 @@
 //!
 //! `GET|POST|HEAD /ping/<ping_key>` signals success, and
 //! `/ping/<ping_key>/start`, `/fail`, `/log` and `/<exit code 0-255>` the other
-//! signals (exit code 0 is success, anything else a failure). `?rid=<uuid>` ties a
+//! signals (exit code 0 is success, anything else a failure). A monitor can also be
+//! named by the project's public (DSN) key and its slug:
+//! `/ping/<public key>/<slug>[/<signal>]`; with `?create=1` an unknown slug creates
+//! the monitor (expected daily, an hour of margin, as Healthchecks' new checks). `?rid=<uuid>` ties a
 //! start to its finish (durations, overlapping runs); without it, a finish closes the
 //! latest run in progress. `?env=<environment>` (default `production`) picks the
 //! environment. The request body is kept, up to [`PING_BODY_LIMIT`] bytes, with the
@@ -19,7 +22,8 @@ use axum::body::Body as HttpBody;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use faultline_monitoring::cron::{slugify, MAX_ENVIRONMENT};
+use faultline_monitoring::cron::{slugify, Config, MAX_ENVIRONMENT};
+use faultline_store::{CronMonitor, StoreError};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -83,35 +87,47 @@ pub(crate) async fn ping(
     headers: HeaderMap,
     body: HttpBody,
 ) -> Response {
-    handle(&state, &key, "", peer, &method, query.as_deref(), &headers, body).await
+    handle(&state, &[key], peer, &method, query.as_deref(), &headers, body).await
 }
 
-/// `/ping/<ping_key>/<signal>`: start, fail, log or an exit code.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn ping_signal(
+/// `/ping/<ping_key>/<signal>` (start, fail, log or an exit code), or
+/// `/ping/<project key>/<slug>`: success.
+pub(crate) async fn ping_two(
     State(state): State<AppState>,
-    Path((key, signal)): Path<(String, String)>,
+    Path((a, b)): Path<(String, String)>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: HttpBody,
 ) -> Response {
-    handle(&state, &key, &signal, peer, &method, query.as_deref(), &headers, body).await
+    handle(&state, &[a, b], peer, &method, query.as_deref(), &headers, body).await
+}
+
+/// `/ping/<project key>/<slug>/<signal>`.
+pub(crate) async fn ping_three(
+    State(state): State<AppState>,
+    Path((a, b, c)): Path<(String, String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: HttpBody,
+) -> Response {
+    handle(&state, &[a, b, c], peer, &method, query.as_deref(), &headers, body).await
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn handle(
     state: &AppState,
-    key: &str,
-    signal: &str,
+    segments: &[String],
     peer: SocketAddr,
     method: &Method,
     query: Option<&str>,
     headers: &HeaderMap,
     body: HttpBody,
 ) -> Response {
-    let result = record(state, key, signal, peer, method, query, headers, body).await;
+    let result = record(state, segments, peer, method, query, headers, body).await;
     state.ingest.counters.count(result.is_ok());
     let mut response = match result {
         Ok(()) => (StatusCode::OK, "OK").into_response(),
@@ -127,8 +143,7 @@ async fn handle(
 #[allow(clippy::too_many_arguments)]
 async fn record(
     state: &AppState,
-    key: &str,
-    signal: &str,
+    segments: &[String],
     peer: SocketAddr,
     method: &Method,
     query: Option<&str>,
@@ -142,15 +157,15 @@ async fn record(
         });
     }
     let not_found = || IngestError::NotFound("not found".into());
-    let key = Uuid::try_parse(key).map_err(|_| not_found())?;
-    let signal = Signal::parse(signal).ok_or_else(not_found)?;
     let mut rid = None;
+    let mut create = false;
     let mut environment = String::from("production");
     for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         match name.as_ref() {
             "rid" => {
                 rid = Some(Uuid::try_parse(&value).map_err(|_| IngestError::BadRequest("rid must be a UUID".into()))?);
             }
+            "create" => create = value == "1",
             "env" | "environment" => {
                 let env: String = value.trim().chars().take(MAX_ENVIRONMENT).collect();
                 if !env.is_empty() {
@@ -163,8 +178,7 @@ async fn record(
     let bytes = axum::body::to_bytes(body, MAX_BODY)
         .await
         .map_err(|_| IngestError::TooLarge(format!("the body is larger than {MAX_BODY} bytes")))?;
-    let monitor =
-        state.store.cron_monitor_by_ping_key(key).await.map_err(|e| IngestError::storage(&e))?.ok_or_else(not_found)?;
+    let (monitor, signal) = resolve(state, segments, create).await?.ok_or_else(not_found)?;
     // A start without a rid opens a run of its own; a finish without one closes the
     // latest run in progress (the nil id).
     let check_in_id = match (rid, signal) {
@@ -205,6 +219,50 @@ async fn record(
         .await
         .map_err(|e| IngestError::storage(&e))?;
     Ok(())
+}
+
+/// The monitor and signal a ping's path names: `<ping key>[/<signal>]`, else
+/// `<project key>/<slug>[/<signal>]` (creating the monitor with `create`).
+async fn resolve(
+    state: &AppState,
+    segments: &[String],
+    create: bool,
+) -> Result<Option<(CronMonitor, Signal)>, IngestError> {
+    let store = &state.store;
+    if segments.len() <= 2 {
+        let signal = Signal::parse(segments.get(1).map_or("", String::as_str));
+        if let (Ok(key), Some(signal)) = (Uuid::try_parse(&segments[0]), signal) {
+            if let Some(m) = store.cron_monitor_by_ping_key(key).await.map_err(|e| IngestError::storage(&e))? {
+                return Ok(Some((m, signal)));
+            }
+        }
+    }
+    let (Some(slug), Some(signal)) =
+        (segments.get(1).and_then(|s| slugify(s)), Signal::parse(segments.get(2).map_or("", String::as_str)))
+    else {
+        return Ok(None);
+    };
+    let auth = state.ingest.keys.get(store, &segments[0]).await.map_err(|e| IngestError::storage(&e))?;
+    let Some(auth) = auth.filter(|a| a.key_active && !a.project_deleted) else { return Ok(None) };
+    if let Some(m) = store.cron_monitor_by_slug(auth.project_id, &slug).await.map_err(|e| IngestError::storage(&e))? {
+        return Ok(Some((m, signal)));
+    }
+    if !create {
+        return Ok(None);
+    }
+    // Healthchecks' defaults for a new check: expected daily, an hour of grace.
+    let config = Config::from_json(&json!({"schedule": {"type": "interval", "value": 1, "unit": "day"},
+        "checkin_margin": 60}))
+    .map_err(IngestError::BadRequest)?;
+    let new = crate::api::crons::new_monitor(&slug, &slug, &config);
+    let m = match store.create_cron_monitor(auth.project_id, &new).await {
+        Ok(m) => Some(m),
+        Err(StoreError::Conflict(_)) => {
+            store.cron_monitor_by_slug(auth.project_id, &slug).await.map_err(|e| IngestError::storage(&e))?
+        }
+        Err(e) => return Err(IngestError::storage(&e)),
+    };
+    Ok(m.map(|m| (m, signal)))
 }
 
 #[cfg(test)]
