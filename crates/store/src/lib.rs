@@ -18,6 +18,7 @@ mod backend;
 mod alerts;
 mod attachments;
 mod comments;
+mod crons;
 mod digest;
 mod error;
 mod event_reads;
@@ -55,6 +56,10 @@ pub use alerts::{
 pub use attachments::Attachment;
 pub use backend::Store;
 pub use comments::Comment;
+pub use crons::{
+    CheckInPage, CronCheckIn, CronEnvState, CronMonitor, CronMonitorEnv, CronStep, CronTransition, HistoryWrite,
+    NewCronMonitor, NewCronTransition, PendingCheckIn,
+};
 pub use digest::{
     BatchOutcome, DigestBatch, NewAttachment, NewCheckIn, NewEvent, NewTransaction, NewUserReport, SessionCounts,
 };
