@@ -11,6 +11,7 @@ pub mod monitors;
 pub mod organizations;
 pub mod password;
 pub mod projects;
+pub mod status_pages;
 pub mod tokens;
 
 use faultline_store::StoreError;

@@ -39,6 +39,7 @@ mod retention;
 mod schema;
 mod search;
 mod sessions;
+mod status_pages;
 mod teams;
 mod time;
 mod tokens;
@@ -82,6 +83,10 @@ pub use search::{
     IssueSort, IssueSortKey, SearchError, SearchFilter, SearchQuery, SearchTerm,
 };
 pub use sessions::{hash_secret, EmailToken, Session};
+pub use status_pages::{
+    MaintenanceWindow, MonitorChoice, NewMaintenanceWindow, NewStatusPage, PageMonitor, RollupCounts, StatusIncident,
+    StatusIncidentUpdate, StatusPage,
+};
 pub use teams::{EnvironmentRow, MemberRow, Team};
 pub use time::Timestamp;
 pub use tokens::ApiToken;

@@ -136,6 +136,33 @@ async fn every_route_is_guarded(app: TestApp) {
     )
     .await;
     let alert_id = alert["id"].to_string();
+    let status_page = ok_json(
+        &app,
+        &owner,
+        Method::POST,
+        "/api/0/organizations/acme/status-pages/",
+        json!({"name": "Probe status", "slug": "probe-status"}),
+    )
+    .await;
+    let status_page_slug = status_page["slug"].as_str().unwrap().to_string();
+    let incident = ok_json(
+        &app,
+        &owner,
+        Method::POST,
+        &format!("/api/0/organizations/acme/status-pages/{status_page_slug}/incidents/"),
+        json!({"title": "probe"}),
+    )
+    .await;
+    let incident_id = incident["id"].to_string();
+    let window = ok_json(
+        &app,
+        &owner,
+        Method::POST,
+        "/api/0/organizations/acme/maintenance-windows/",
+        json!({"title": "probe", "startsAt": "2030-01-01T00:00:00Z", "endsAt": "2030-01-01T01:00:00Z"}),
+    )
+    .await;
+    let window_id = window["id"].to_string();
     ok_json(
         &app,
         &owner,
@@ -159,6 +186,9 @@ async fn every_route_is_guarded(app: TestApp) {
             .replace("{name}", "production")
             .replace("{token_id}", "1")
             .replace("{alert_id}", &alert_id)
+            .replace("{status_page_slug}", &status_page_slug)
+            .replace("{incident_id}", &incident_id)
+            .replace("{window_id}", &window_id)
             .replace("{monitor_slug}", "nightly")
             .replace("{user_id}", "me")
             .replace("{token}", "nope")

@@ -10,6 +10,7 @@ mod health;
 mod ingest;
 mod issues;
 mod sdk;
+mod status_pages;
 mod ui;
 mod ui_settings;
 mod uptime;

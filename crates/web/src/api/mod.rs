@@ -19,6 +19,7 @@ mod organizations;
 pub mod pagination;
 mod projects;
 mod root;
+pub(crate) mod status_pages;
 pub(crate) mod teams;
 mod tokens;
 mod users;
@@ -89,6 +90,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .routes(routes!(crons::pause_cron_monitor))
         .routes(routes!(crons::unpause_cron_monitor))
         .routes(routes!(crons::list_cron_check_ins))
+        .merge(status_page_routes())
         .merge(issue_routes())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
@@ -118,6 +120,18 @@ fn monitor_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(m::list_monitors, m::create_monitor))
         .routes(routes!(m::get_monitor, m::update_monitor, m::delete_monitor))
         .routes(routes!(m::list_checks))
+}
+
+/// Status pages, their incidents, and maintenance windows.
+fn status_page_routes() -> OpenApiRouter<AppState> {
+    use status_pages as s;
+    OpenApiRouter::new()
+        .routes(routes!(s::list_status_pages, s::create_status_page))
+        .routes(routes!(s::get_status_page, s::update_status_page, s::delete_status_page))
+        .routes(routes!(s::list_incidents, s::create_incident))
+        .routes(routes!(s::get_incident, s::update_incident, s::delete_incident))
+        .routes(routes!(s::list_windows, s::create_window))
+        .routes(routes!(s::get_window, s::update_window, s::delete_window))
 }
 
 /// Issues, events, comments, user reports and the statistics Grafana reads.

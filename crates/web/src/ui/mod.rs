@@ -16,6 +16,8 @@ mod onboarding;
 mod profile;
 mod releases;
 mod settings;
+mod status_pages;
+mod status_public;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -43,6 +45,8 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .merge(profile::routes())
         .merge(issues::routes())
         .merge(releases::routes())
+        .merge(status_pages::routes())
+        .merge(status_public::routes())
         .merge(crons::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, html_errors))
