@@ -112,7 +112,12 @@ pub async fn prune(store: &Store, before: Timestamp) -> Result<u64, StoreError> 
 pub async fn process_pending(store: &Store) -> Result<usize, StoreError> {
     let rows = store.pending_check_ins(BATCH).await?;
     for row in &rows {
-        process_check_in(store, row).await?;
+        if let Err(e) = process_check_in(store, row).await {
+            // One check-in that cannot be applied must not hold up the others: it is
+            // set aside (when the database answers at all) and logged.
+            tracing::warn!(id = row.id, error = %e, "cron check-in not applied; skipped");
+            store.skip_check_in(row.id).await?;
+        }
     }
     Ok(rows.len())
 }
@@ -126,18 +131,30 @@ pub async fn sweep(store: &Store, now: DateTime<Utc>) -> Result<usize, StoreErro
             tracing::warn!(monitor = monitor.id, "cron monitor with an unreadable schedule; not swept");
             continue;
         };
-        let mut env = env.clone();
-        for _ in 0..ATTEMPTS {
-            if step(store, monitor, &config, &env, None, Signal::Deadline, now).await? {
-                break;
-            }
-            env = store.cron_monitor_env(monitor.id, &env.environment).await?;
-            if env.deadline_at.is_none_or(|d| d > Timestamp::from_datetime(now)) {
-                break;
-            }
+        if let Err(e) = sweep_env(store, monitor, &config, env.clone(), now).await {
+            tracing::warn!(monitor = monitor.id, environment = %env.environment, error = %e, "cannot sweep");
         }
     }
     Ok(due.len())
+}
+
+async fn sweep_env(
+    store: &Store,
+    monitor: &CronMonitor,
+    config: &Config,
+    mut env: CronMonitorEnv,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for _ in 0..ATTEMPTS {
+        if step(store, monitor, config, &env, None, Signal::Deadline, now).await? {
+            break;
+        }
+        env = store.cron_monitor_env(monitor.id, &env.environment).await?;
+        if env.deadline_at.is_none_or(|d| d > Timestamp::from_datetime(now)) {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// A monitor's configuration from its stored fields.
