@@ -87,8 +87,10 @@ async fn content(ctx: &WorkerContext, store: &Store, t: &MonitorTransition) -> R
         (m.name, target, format!("{base}/uptime-monitors/{id}"), format!("faultline-monitor-{id}"))
     } else if let Some(id) = t.cron_monitor_id {
         let m = store.cron_monitor(id).await?;
+        let project_slug = store.project(m.project_id).await.map(|p| p.slug).unwrap_or_default();
         let env = t.environment.clone().unwrap_or_default();
-        (m.name, format!("cron {} ({env})", m.slug), format!("{base}/crons/{id}"), format!("faultline-cron-{id}-{env}"))
+        let link = format!("{base}/crons/{project_slug}/{}", m.slug);
+        (m.name, format!("cron {} ({env})", m.slug), link, format!("faultline-cron-{id}-{env}"))
     } else {
         return Err(StoreError::NotFound);
     };
