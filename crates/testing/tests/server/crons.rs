@@ -635,8 +635,35 @@ async fn pages_show_monitors_and_their_runs(app: TestApp) {
     assert_eq!(res.status(), 403);
 }
 
+async fn pages_in_a_browser(app: TestApp) {
+    let p = app.create_project("acme", "browser").await;
+    owner_token(&app).await;
+    let config = json!({"schedule": {"type": "interval", "value": 1, "unit": "hour"}});
+    assert_eq!(
+        http_check_in(&app, &p, "hourly", "", Some(json!({"status": "ok", "monitor_config": config}))).await,
+        202
+    );
+    assert_eq!(http_check_in(&app, &p, "hourly", "status=error", None).await, 202);
+    settle(&app).await;
+    let Some(browser) = faultline_testing::browser::Browser::start().await else { return };
+    browser.login(&app, "owner@acme.test", PASSWORD).await;
+    browser.open(&app, "/acme/crons").await;
+    let problems = browser.csp_problems().await;
+    assert!(problems.is_empty(), "list: {problems:#?}");
+    browser.find("#crons a[href$='/crons/browser/hourly']").await.click().await.unwrap();
+    browser.wait_for("#monitor-name", |t| t.starts_with("hourly")).await;
+    assert_eq!(browser.find_all("#timeline rect").await.len(), 2);
+    let problems = browser.csp_problems().await;
+    assert!(problems.is_empty(), "detail: {problems:#?}");
+    browser.find("#pause-toggle").await.click().await.unwrap();
+    browser.wait_for("#pause-toggle", |t| t == "Resume").await;
+    assert!(monitor(&app, &p, "hourly").await.paused);
+    browser.quit().await;
+}
+
 app_tests!(
     api_manages_cron_monitors,
+    pages_in_a_browser,
     pages_show_monitors_and_their_runs,
     python_sdk_check_ins,
     http_form_timeouts_misses_and_recovery,
