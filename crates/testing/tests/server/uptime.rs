@@ -147,6 +147,7 @@ app_tests!(
     heartbeat_is_missed_then_received,
     tls_certificate_expiry_is_read_and_warned,
     monitor_api_validates_and_pages_checks,
+    maintenance_silences_monitor_alerts,
 );
 
 async fn http_monitor_goes_down_after_the_threshold_and_alerts(app: TestApp) {
@@ -433,4 +434,48 @@ async fn monitor_api_validates_and_pages_checks(app: TestApp) {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = call(&app, &token, Method::GET, &format!("/api/0/organizations/acme/monitors/{id}/"), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn maintenance_silences_monitor_alerts(app: TestApp) {
+    let target = Target::start().await;
+    let p = app.create_project("acme", "web").await;
+    let token = token(&app, "acme").await;
+    let hook = format!("{}/hook", target.base);
+    let rule = json!({"name": "Uptime", "uptime": true, "onRegression": false,
+        "alertRecipients": [{"recipientType": "webhook", "url": hook}]});
+    let (status, _) =
+        call(&app, &token, Method::POST, &format!("/api/0/projects/acme/{}/alerts/", p.slug), Some(rule)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    // An organization-wide window, from a minute ago for an hour.
+    let now = chrono::Utc::now();
+    let window = json!({"title": "Database upgrade",
+        "startsAt": (now - chrono::Duration::minutes(1)).to_rfc3339(),
+        "endsAt": (now + chrono::Duration::hours(1)).to_rfc3339()});
+    let (status, w) =
+        call(&app, &token, Method::POST, "/api/0/organizations/acme/maintenance-windows/", Some(window)).await;
+    assert_eq!(status, StatusCode::CREATED, "{w}");
+
+    target.set(FAIL);
+    let id = create(
+        &app,
+        &token,
+        json!({"name": "Health", "monitorType": "GET", "url": format!("{}/health", target.base),
+        "interval": 1, "timeout": 1, "failureThreshold": 1, "project": p.id}),
+    )
+    .await;
+    wait_monitor(&app, &token, &id, "down", |m| m["health"] == "down").await;
+    // The transition is recorded and evaluated, but nobody is paged.
+    let started = Instant::now();
+    loop {
+        let pending = app.store.unalerted_transitions(10).await.unwrap();
+        if pending.is_empty() {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "transitions never evaluated");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Long enough for a queued delivery to have gone out (runners poll every second).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(app.store.monitor_transitions(id.parse().unwrap(), 10).await.unwrap().len(), 1);
+    assert!(target.hooks().is_empty(), "alerted during maintenance: {:?}", target.hooks());
 }

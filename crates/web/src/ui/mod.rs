@@ -12,6 +12,7 @@ mod auth;
 mod crons;
 mod home;
 mod issues;
+mod monitors;
 mod onboarding;
 mod profile;
 mod releases;
@@ -48,6 +49,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .merge(status_pages::routes())
         .merge(status_public::routes())
         .merge(crons::routes())
+        .merge(monitors::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, html_errors))
 }
