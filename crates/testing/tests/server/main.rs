@@ -12,5 +12,6 @@ mod issues;
 mod sdk;
 mod status_pages;
 mod ui;
+mod ui_monitors;
 mod ui_settings;
 mod uptime;
