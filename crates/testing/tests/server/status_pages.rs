@@ -438,6 +438,7 @@ async fn public_page_feeds_and_badges(app: TestApp) {
     // The JSON feed.
     let res = app.get("/status-pages/acme/acme.json").await;
     assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["access-control-allow-origin"], "*", "a public feed may be read from other sites");
     let feed: Value = res.json().await.unwrap();
     assert_eq!(feed["status"]["indicator"], "partial_outage");
     assert_eq!(feed["page"]["name"], "Acme <Status> & Co");
@@ -551,6 +552,7 @@ async fn public_page_feeds_and_badges(app: TestApp) {
     let res = app.http.get(app.url("/status-pages/acme/acme.json")).bearer_auth(&owner).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["cache-control"], "private, max-age=30");
+    assert!(res.headers().get("access-control-allow-origin").is_none());
     let res = app.http.get(app.url("/status-pages/acme/acme/")).bearer_auth(&owner).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("members of the organization only"));

@@ -296,6 +296,13 @@ fn cache(response: &mut Response, public: bool, seconds: u32) {
     }
 }
 
+/// Public feeds and badges may be read by scripts on other sites (no credentials).
+fn shareable(response: &mut Response, public: bool) {
+    if public {
+        response.headers_mut().insert(http::header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    }
+}
+
 // ---- JSON feed ----
 
 /// `{slug}.json` is the JSON feed; a bare `{slug}` goes to the page.
@@ -315,6 +322,7 @@ async fn page_or_json(
     let snap = snapshot(&state, &org, &page).await?;
     let mut response = axum::Json(feed_json(&state, &org, &page, &snap)).into_response();
     cache(&mut response, page.is_public, 30);
+    shareable(&mut response, page.is_public);
     Ok(response)
 }
 
@@ -446,6 +454,7 @@ async fn rss_feed(
         .headers_mut()
         .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/rss+xml; charset=utf-8"));
     cache(&mut response, page.is_public, 60);
+    shareable(&mut response, page.is_public);
     Ok(response)
 }
 
@@ -497,6 +506,7 @@ fn svg_response(svg: String, public: bool) -> Response {
     headers.insert("content-security-policy", HeaderValue::from_static("default-src 'none'"));
     headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     cache(&mut response, public, 60);
+    shareable(&mut response, public);
     response
 }
 
