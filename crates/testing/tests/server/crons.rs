@@ -661,8 +661,52 @@ async fn pages_in_a_browser(app: TestApp) {
     browser.quit().await;
 }
 
+/// The conditional step: a decision made on a state that moved is not applied, and
+/// a check-in is consumed once.
+async fn stale_steps_change_nothing(app: TestApp) {
+    let p = app.create_project("acme", "steps").await;
+    let config =
+        faultline_monitoring::cron::Config::from_json(&json!({"schedule": {"type": "crontab", "value": "0 * * * *"}}))
+            .unwrap();
+    let m = app
+        .store
+        .create_cron_monitor(ProjectId(p.id), &faultline_worker::crons::new_monitor("steps", "steps", &config))
+        .await
+        .unwrap();
+    let env = app.store.cron_monitor_env(m.id, "production").await.unwrap();
+    let mut new = env.state.clone();
+    new.consecutive_failures = 1;
+    new.last_status = Some("missed".into());
+    let step = faultline_store::CronStep {
+        monitor_id: m.id,
+        env_id: env.id,
+        environment: env.environment.clone(),
+        old: env.state.clone(),
+        new,
+        deadline_at: None,
+        consumed: None,
+        history: faultline_store::HistoryWrite::Insert {
+            check_in_id: Uuid::new_v4(),
+            status: "missed".into(),
+            received_at: Timestamp::now(),
+            finished_at: None,
+            duration: None,
+        },
+        transition: None,
+        events: Vec::new(),
+        resolve_event: None,
+    };
+    assert!(app.store.commit_cron_step(&step).await.unwrap());
+    // The same decision again: its old state no longer holds.
+    assert!(!app.store.commit_cron_step(&step).await.unwrap());
+    assert_eq!(statuses(&runs(&app, &m).await), ["missed"]);
+    let env = app.store.cron_monitor_env(m.id, "production").await.unwrap();
+    assert_eq!(env.state.consecutive_failures, 1);
+}
+
 app_tests!(
     api_manages_cron_monitors,
+    stale_steps_change_nothing,
     pages_in_a_browser,
     pages_show_monitors_and_their_runs,
     python_sdk_check_ins,
