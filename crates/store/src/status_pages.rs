@@ -652,6 +652,7 @@ impl Store {
 #[cfg(feature = "test-support")]
 impl Store {
     /// Inserts an HTTP monitor in `health` (`unknown`, `up`, `pending`, `down`); returns its id.
+    /// Its next check is a century away, so a running scheduler leaves it alone.
     pub async fn insert_test_monitor(
         &self,
         organization: OrganizationId,
@@ -668,7 +669,7 @@ impl Store {
                  failure_threshold, recovery_threshold, tls_warn_days, heartbeat_key, paused, health, health_since,
                  consecutive_failures, consecutive_successes, next_check_at, created_at)
              VALUES ($1, $2, 'GET', 'http', $3, 'GET', '[]', '200-299', FALSE, TRUE, TRUE, 60, 20, 20, 2, 1, 14,
-                 $4, FALSE, $5, $6, 0, 0, $6, $6) RETURNING id"
+                 $4, FALSE, $5, $6, 0, 0, $7, $6) RETURNING id"
         )
         .bind(organization)
         .bind(name)
@@ -676,6 +677,7 @@ impl Store {
         .bind(key)
         .bind(health)
         .bind(now)
+        .bind(now.plus_secs(100 * 365 * 86_400))
         .fetch_one(pool)
         .await
         })?;
