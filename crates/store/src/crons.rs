@@ -702,7 +702,8 @@ impl Store {
     pub async fn delete_cron_check_ins_before(&self, before: Timestamp, limit: i64) -> Result<u64> {
         Ok(write!(self, |pool| sqlx::query(
             "DELETE FROM cron_checkins WHERE id IN (SELECT id FROM cron_checkins
-                 WHERE received_at < $1 AND processed_at IS NOT NULL AND status <> 'in_progress' LIMIT $2)"
+                 WHERE received_at < $1 AND processed_at IS NOT NULL
+                     AND (monitor_id IS NULL OR status <> 'in_progress') LIMIT $2)"
         )
         .bind(before)
         .bind(limit)

@@ -27,7 +27,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use faultline_monitoring::cron::{apply, Applied, CheckIn, Config, EnvState, Signal, Status};
 use faultline_monitoring::schedule::Schedule;
 use faultline_monitoring::TransitionKind;
@@ -513,14 +513,4 @@ fn from_state(s: &EnvState) -> CronEnvState {
         in_progress_id: s.in_progress.map(|(id, _)| id),
         in_progress_at: s.in_progress.map(|(_, at)| Timestamp::from_datetime(at)),
     }
-}
-
-/// The time of the next expected run of an environment after `now` (for a monitor
-/// that resumes from a pause).
-pub fn next_expected(config: &Config, now: DateTime<Utc>) -> Option<(Timestamp, Timestamp)> {
-    let next = config.schedule.next_after(now)?;
-    Some((
-        Timestamp::from_datetime(next),
-        Timestamp::from_datetime(next + TimeDelta::minutes(config.checkin_margin_min.into())),
-    ))
 }
