@@ -11,6 +11,7 @@ use faultline_testing::{app_tests, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+const PASSWORD: &str = "a long password";
 const ALL: &str = "org:read,org:write,org:admin,project:read,project:write,event:read";
 
 async fn org_id(app: &TestApp, slug: &str) -> OrganizationId {
@@ -691,18 +692,20 @@ async fn settings_pages_manage_pages_incidents_and_windows(app: TestApp) {
     let acme = org_id(&app, "acme").await;
     let api = app.store.insert_test_monitor(acme, "API", "https://api.acme.test", "up").await.unwrap();
     let web = app.store.insert_test_monitor(acme, "Website", "https://acme.test", "pending").await.unwrap();
+    // The first user of a server is a superuser: someone else comes first.
+    faultline_domain::accounts::register(&app.store, true, "first@acme.test", PASSWORD, "First").await.unwrap();
+    let user =
+        faultline_domain::accounts::register(&app.store, true, "admin@acme.test", PASSWORD, "Admin").await.unwrap();
+    app.store.add_member(acme, user.id, Role::Owner).await.unwrap();
     let mut b = Browser::new(&app);
     let (status, _, _) = b
-        .send(b.client.post(format!("{}/register", b.base)).form(&[
+        .send(b.client.post(format!("{}/login", b.base)).form(&[
             ("email", "admin@acme.test"),
-            ("password", "a long password"),
-            ("password2", "a long password"),
+            ("password", PASSWORD),
             ("next", "/"),
         ]))
         .await;
     assert_eq!(status, 303);
-    let user = app.store.user_by_email("admin@acme.test").await.unwrap().unwrap();
-    app.store.add_member(acme, user.id, Role::Owner).await.unwrap();
 
     let list = "/acme/settings/status-pages";
     let (status, html) = b.get(list).await;
@@ -818,12 +821,70 @@ async fn settings_pages_manage_pages_incidents_and_windows(app: TestApp) {
     assert_eq!(status, 303);
     assert!(location.ends_with("done=page-deleted"));
     assert!(app.store.status_pages(acme).await.unwrap().is_empty());
-    // An unknown organization's settings are a 404.
+    // Another organization's settings are a 404.
+    app.create_project("other", "site").await;
+    let (status, _) = b.get("/other/settings/status-pages").await;
+    assert_eq!(status, 404);
     let (status, _) = b.get("/nope/settings/status-pages").await;
     assert_eq!(status, 404);
 }
 
+// ---- in a real browser ----
+
+async fn status_pages_in_a_browser(app: TestApp) {
+    app.create_project("acme", "web").await;
+    let acme = org_id(&app, "acme").await;
+    faultline_domain::accounts::register(&app.store, true, "admin@example.com", PASSWORD, "Admin").await.unwrap();
+    let ada = faultline_domain::accounts::register(&app.store, true, "ada@example.com", PASSWORD, "Ada").await.unwrap();
+    app.store.add_member(acme, ada.id, Role::Owner).await.unwrap();
+    let api = app.store.insert_test_monitor(acme, "API", "https://api.acme.test", "up").await.unwrap();
+    let db = app.store.insert_test_monitor(acme, "Database", "db.acme.test:5432", "down").await.unwrap();
+    let today = today_start();
+    app.store.insert_test_rollup(api, 86_400, today - 86_400, 1440, 0).await.unwrap();
+    app.store.insert_test_rollup(db, 86_400, today - 86_400, 700, 740).await.unwrap();
+    let page = faultline_store::NewStatusPage {
+        name: "Acme status".into(),
+        slug: "acme".into(),
+        is_public: true,
+        description: String::new(),
+        monitors: vec![(api, "Backend".into()), (db, "Backend".into())],
+    };
+    let page = app.store.create_status_page(acme, &page).await.unwrap();
+    app.store.create_status_incident(page.id, "Database down", "investigating", "major", "Looking.").await.unwrap();
+
+    let Some(browser) = faultline_testing::browser::Browser::start().await else { return };
+    browser.open(&app, "/status-pages/acme/acme/").await;
+    assert_eq!(browser.text("#overall h2").await, "Partial outage");
+    let bars = browser.find_all(".bars .bar").await;
+    assert_eq!(bars.len(), 180);
+    let (_, _, width, height) = bars[179].rectangle().await.unwrap();
+    assert!(width >= 2.0 && height >= 20.0, "the stylesheet draws the bars: {width}x{height}");
+    assert!(browser.text("article.incident").await.contains("Database down"));
+    let problems = browser.csp_problems().await;
+    assert!(problems.is_empty(), "public page: {problems:#?}");
+
+    // The settings pages, and an incident posted through the form.
+    browser.login(&app, "ada@example.com", PASSWORD).await;
+    browser.open(&app, "/acme/settings/status-pages").await;
+    assert!(browser.text("table").await.contains("Acme status"));
+    let problems = browser.csp_problems().await;
+    assert!(problems.is_empty(), "settings list: {problems:#?}");
+    browser.open(&app, "/acme/settings/status-pages/acme").await;
+    assert_eq!(browser.find_all("input[name=monitor]:checked").await.len(), 2);
+    let problems = browser.csp_problems().await;
+    assert!(problems.is_empty(), "page settings: {problems:#?}");
+    browser.find("#i-title").await.send_keys("Slow checkout").await.unwrap();
+    browser.find("#i-message").await.send_keys("We are on it.").await.unwrap();
+    browser.find("#new-incident button[type=submit]").await.click().await.unwrap();
+    browser.wait_until(|path| path.ends_with("done=incident-created"), "the incident to be posted").await;
+    assert!(browser.text("#incidents ~ section.incident").await.contains("Slow checkout"));
+    browser.open(&app, "/status-pages/acme/acme/").await;
+    assert!(browser.texts("article.incident h3").await.iter().any(|t| t.starts_with("Slow checkout")));
+    browser.quit().await;
+}
+
 app_tests!(
+    status_pages_in_a_browser,
     api_crud_and_validation,
     public_page_feeds_and_badges,
     maintenance_sets_the_status_and_covers_monitors,

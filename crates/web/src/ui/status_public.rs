@@ -281,7 +281,9 @@ async fn html_page(
         history_days: HISTORY_DAYS,
     };
     let mut response = page(StatusCode::OK, &view);
-    cache(&mut response, status_page.is_public, 30);
+    // Always fresh in the browser: whoever just posted an update sees it.
+    let fresh = if status_page.is_public { "no-cache" } else { "private, no-cache" };
+    response.headers_mut().insert(http::header::CACHE_CONTROL, HeaderValue::from_static(fresh));
     Ok(response)
 }
 
