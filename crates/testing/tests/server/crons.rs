@@ -579,7 +579,8 @@ async fn pages_show_monitors_and_their_runs(app: TestApp) {
     assert_eq!(status, 200);
     assert!(html.contains("id=\"no-crons\""), "{html}");
 
-    let config = json!({"schedule": {"type": "crontab", "value": "*/10 * * * *"}, "max_runtime": 5});
+    let config =
+        json!({"schedule": {"type": "crontab", "value": "*/10 * * * *"}, "max_runtime": 5, "checkin_margin": 30});
     assert_eq!(
         http_check_in(&app, &p, "sync", "", Some(json!({"status": "in_progress", "monitor_config": config}))).await,
         202
