@@ -466,7 +466,8 @@ async fn public_page_feeds_and_badges(app: TestApp) {
     assert_eq!(res.status(), 200);
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/rss+xml"));
     let xml = res.text().await.unwrap();
-    assert!(xml.contains("<rss version=\"2.0\">"));
+    assert!(xml.contains("<rss version=\"2.0\""));
+    assert!(xml.contains("rel=\"self\""), "{xml}");
     assert!(xml.contains("DB &lt;down&gt; &amp; &quot;out&quot;: Identified"), "{xml}");
     let titles = well_formed_texts(&xml, "title");
     assert_eq!(titles[0], "Acme <Status> & Co status");

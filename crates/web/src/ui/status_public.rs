@@ -437,7 +437,13 @@ async fn rss_feed(
         items.push((w.created_at, item(&title, &description, &link, &format!("maintenance-{}", w.id), w.created_at)));
     }
     items.sort_by_key(|item| std::cmp::Reverse(item.0));
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\">\n<channel>\n");
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\">\n<channel>\n",
+    );
+    xml.push_str(&format!(
+        "<atom:link href=\"{}\" rel=\"self\" type=\"application/rss+xml\"/>\n",
+        xml_escape(&format!("{link}rss"))
+    ));
     xml.push_str(&format!("<title>{}</title>\n", xml_escape(&format!("{} status", page.name))));
     xml.push_str(&format!("<link>{}</link>\n", xml_escape(&link)));
     let description = if page.description.is_empty() {
