@@ -687,20 +687,6 @@ fn next_slot(prev: Timestamp, interval_s: i64, now: Timestamp) -> Timestamp {
     Timestamp::from_micros(prev.micros() + k.max(1) * step)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn next_slot_keeps_the_phase_and_skips_missed_slots() {
-        let t = |s: i64| Timestamp::from_micros(s * 1_000_000);
-        assert_eq!(next_slot(t(100), 60, t(100)), t(160));
-        assert_eq!(next_slot(t(100), 60, t(101)), t(160));
-        assert_eq!(next_slot(t(100), 60, t(290)), t(340));
-        assert_eq!(next_slot(t(100), 60, t(99)), t(160));
-    }
-}
-
 /// A PostgreSQL session advisory lock, held as long as its dedicated connection
 /// lives (a crashed holder's lock is released by the server when the connection
 /// drops).
@@ -756,5 +742,19 @@ impl Store {
         .await
         .map(|r| r.rows_affected()))?;
         Ok(done == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_slot_keeps_the_phase_and_skips_missed_slots() {
+        let t = |s: i64| Timestamp::from_micros(s * 1_000_000);
+        assert_eq!(next_slot(t(100), 60, t(100)), t(160));
+        assert_eq!(next_slot(t(100), 60, t(101)), t(160));
+        assert_eq!(next_slot(t(100), 60, t(290)), t(340));
+        assert_eq!(next_slot(t(100), 60, t(99)), t(160));
     }
 }

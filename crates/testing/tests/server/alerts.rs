@@ -685,13 +685,13 @@ mod two_instances {
         const WORDS: [&str; 10] =
             ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"];
         let mut sends = tokio::task::JoinSet::new();
-        for i in 0..10 {
+        for (i, word) in WORDS.iter().enumerate() {
             let app = if i % 2 == 0 { &first } else { &second };
             let req = app
                 .http
                 .post(format!("{}?sentry_key={}", app.url(&format!("/api/{}/store/", p.id)), p.key))
                 // Words, not numbers: the grouping ignores numbers in messages.
-                .json(&json!({"message": format!("Issue {}", WORDS[i]), "level": "error"}));
+                .json(&json!({"message": format!("Issue {word}"), "level": "error"}));
             sends.spawn(req.send());
         }
         while let Some(res) = sends.join_next().await {

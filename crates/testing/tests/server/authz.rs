@@ -136,6 +136,23 @@ async fn every_route_is_guarded(app: TestApp) {
     )
     .await;
     let alert_id = alert["id"].to_string();
+    ok_json(
+        &app,
+        &owner,
+        Method::POST,
+        &format!("/api/0/projects/acme/{}/cron-monitors/", p.slug),
+        json!({"name": "Nightly", "config": {"schedule_type": "crontab", "schedule": "0 3 * * *"}}),
+    )
+    .await;
+    let monitor = ok_json(
+        &app,
+        &owner,
+        Method::POST,
+        "/api/0/organizations/acme/monitors/",
+        json!({"name": "probe", "monitorType": "Ping", "url": "http://127.0.0.1:9/", "paused": true}),
+    )
+    .await;
+    let monitor_id = monitor["id"].as_str().unwrap().to_string();
     let status_page = ok_json(
         &app,
         &owner,
@@ -163,14 +180,6 @@ async fn every_route_is_guarded(app: TestApp) {
     )
     .await;
     let window_id = window["id"].to_string();
-    ok_json(
-        &app,
-        &owner,
-        Method::POST,
-        &format!("/api/0/projects/acme/{}/cron-monitors/", p.slug),
-        json!({"name": "Nightly", "config": {"schedule_type": "crontab", "schedule": "0 3 * * *"}}),
-    )
-    .await;
 
     let fill = |template: &str| -> String {
         template
@@ -186,10 +195,11 @@ async fn every_route_is_guarded(app: TestApp) {
             .replace("{name}", "production")
             .replace("{token_id}", "1")
             .replace("{alert_id}", &alert_id)
+            .replace("{monitor_slug}", "nightly")
+            .replace("{monitor_id}", &monitor_id)
             .replace("{status_page_slug}", &status_page_slug)
             .replace("{incident_id}", &incident_id)
             .replace("{window_id}", &window_id)
-            .replace("{monitor_slug}", "nightly")
             .replace("{user_id}", "me")
             .replace("{token}", "nope")
     };

@@ -26,7 +26,11 @@ use crate::{ApiError, AppState};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct MonitorIn {
+    // Defaults, so that a missing field is a validation error after the caller's
+    // rights are checked, not a parse error before.
+    #[serde(default)]
     name: String,
+    #[serde(default)]
     monitor_type: String,
     #[serde(default)]
     url: String,
