@@ -71,7 +71,9 @@ pub use ids::*;
 pub use issue_tags::{IssueRelease, OrganizationTagKey, ReleaseIssue, ReleaseSummary, TagSummary, TagValueCount};
 pub use issues::{status as issue_status, Issue, StoredEvent};
 pub use jobs::{Job, NewJob};
-pub use monitors::{AdvisoryLock, CheckResult, Monitor, MonitorCheck, MonitorRollup, MonitorTransition, NewMonitor, ROLLUPS};
+pub use monitors::{
+    AdvisoryLock, CheckResult, Monitor, MonitorCheck, MonitorRollup, MonitorTransition, NewMonitor, ROLLUPS,
+};
 pub use organizations::{Member, Organization, Role};
 pub use payload::{compress_payload, decompress_payload};
 pub use performance::CheckInRow;
