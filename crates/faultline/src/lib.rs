@@ -11,11 +11,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use faultline_config::Config;
-use faultline_store::Store;
+use faultline_store::{Handoff, Store};
 use faultline_web::{AppState, Ingest};
 use faultline_worker::WorkerContext;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -59,10 +58,10 @@ pub async fn start(mut config: Config, options: StartOptions) -> anyhow::Result<
     let config = Arc::new(config);
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
-    // Ingest rings this after each commit so in-process digest workers start at once.
-    let digest_wakeup = Arc::new(Notify::new());
-    if options.workers {
-        let ctx = WorkerContext { store: store.clone(), config: config.clone(), digest_wakeup: digest_wakeup.clone() };
+    // When this process digests, ingest hands it what it commits.
+    let handoff = options.workers.then(|| Arc::new(Handoff::new()));
+    if let Some(handoff) = &handoff {
+        let ctx = WorkerContext { store: store.clone(), config: config.clone(), handoff: handoff.clone() };
         faultline_worker::spawn(ctx, &shutdown, &tasks);
     }
     let mut local_addr = None;
@@ -71,7 +70,7 @@ pub async fn start(mut config: Config, options: StartOptions) -> anyhow::Result<
     if let Some(listener) = options.listener {
         let addr = listener.local_addr()?;
         local_addr = Some(addr);
-        let ingest = Arc::new(Ingest::start(&config, &store, &tasks, digest_wakeup.clone()));
+        let ingest = Arc::new(Ingest::start(&config, &store, &tasks, handoff.clone()));
         ingest_handle = Some(ingest.clone());
         let state = AppState::new(config.clone(), store.clone(), ingest);
         http = Some(tokio::spawn(faultline_web::serve(listener, state, shutdown.clone(), HTTP_GRACE)));

@@ -7,9 +7,11 @@
 //!
 //! Events are Python-style exceptions of 5–15 KB (a ~15-frame stack trace with
 //! context lines and local variables, breadcrumbs, contexts, tags, user, request),
-//! spread over `k` distinct issues. Bodies are built before the clock starts, so the
-//! generator spends its CPU on HTTP, not on JSON. They carry no `event_id` (the server
-//! assigns one), so re-sending a body is a new event, not a duplicate.
+//! spread over `k` distinct issues. Whole HTTP/1.1 requests are built before the clock
+//! starts and written to kept-alive connections as they are, so the generator, which
+//! shares the machine with the server, spends as little CPU per request as it can
+//! (like wrk). Events carry no `event_id` (the server assigns one), so re-sending a
+//! body is a new event, not a duplicate.
 //!
 //! Closed loop (`-c`): that many requests in flight at all times. Open loop (`-r`):
 //! requests start at a fixed rate whatever the server does, which is how latency
@@ -25,9 +27,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Parser;
+use faultline_loadgen as events;
 use faultline_protocol::Dsn;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 #[derive(Parser, Clone)]
 #[command(name = "faultline-loadgen", about = "Send realistic error events and measure the server")]
@@ -77,9 +82,19 @@ async fn main() -> anyhow::Result<()> {
     let base = format!("{}://{}{}", dsn.scheme, dsn.host, dsn.path);
     let url = format!("{base}/api/{}/envelope/", dsn.project_id);
     let auth = format!("Sentry sentry_version=7, sentry_client=faultline-loadgen/0.1, sentry_key={}", dsn.public_key);
-    let client = reqwest::Client::builder().pool_max_idle_per_host(1024).build()?;
+    let client = reqwest::Client::builder().build()?;
+    if dsn.scheme != "http" {
+        bail!("the load generator speaks plain HTTP only (the DSN is {})", dsn.scheme);
+    }
+    let addr = if dsn.host.rsplit_once(':').is_some_and(|(_, port)| port.parse::<u16>().is_ok()) {
+        dsn.host.clone()
+    } else {
+        format!("{}:80", dsn.host)
+    };
+    let target = Target { addr };
+    let path = format!("{}/api/{}/envelope/", dsn.path, dsn.project_id);
 
-    let bodies = Arc::new(build_bodies(&args));
+    let bodies = Arc::new(build_bodies(&args, &dsn.host, &path, &auth));
     let avg = bodies.iter().map(|b| b.raw_len).sum::<usize>() / bodies.len();
     eprintln!(
         "loadgen: {} events of ~{} bytes over {} issues to {url} ({}{})",
@@ -103,8 +118,8 @@ async fn main() -> anyhow::Result<()> {
 
     let started = Instant::now();
     match args.rate {
-        None => closed_loop(&args, &client, &url, &auth, &bodies, &shared).await,
-        Some(rate) => open_loop(&args, rate, &client, &url, &auth, &bodies, &shared).await?,
+        None => closed_loop(&args, &target, &bodies, &shared).await,
+        Some(rate) => open_loop(&args, rate, &target, &bodies, &shared).await?,
     }
     let send_time = started.elapsed();
 
@@ -172,26 +187,19 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn closed_loop(
-    args: &Args,
-    client: &reqwest::Client,
-    url: &str,
-    auth: &str,
-    bodies: &Arc<Vec<Body>>,
-    shared: &Arc<Shared>,
-) {
+async fn closed_loop(args: &Args, target: &Target, bodies: &Arc<Vec<Body>>, shared: &Arc<Shared>) {
     let mut tasks = Vec::new();
     for _ in 0..args.concurrency.max(1) {
-        let (client, url, auth, bodies, shared) =
-            (client.clone(), url.to_string(), auth.to_string(), bodies.clone(), shared.clone());
-        let (total, gzip) = (args.events, args.gzip);
+        let (target, bodies, shared) = (target.clone(), bodies.clone(), shared.clone());
+        let total = args.events;
         tasks.push(tokio::spawn(async move {
+            let mut conn = None;
             loop {
                 let n = shared.sent.fetch_add(1, Ordering::Relaxed);
                 if n >= total {
                     break;
                 }
-                send(&client, &url, &auth, &bodies[n % bodies.len()], gzip, &shared).await;
+                send(&target, &mut conn, &bodies[n % bodies.len()], &shared).await;
             }
         }));
     }
@@ -203,9 +211,7 @@ async fn closed_loop(
 async fn open_loop(
     args: &Args,
     rate: f64,
-    client: &reqwest::Client,
-    url: &str,
-    auth: &str,
+    target: &Target,
     bodies: &Arc<Vec<Body>>,
     shared: &Arc<Shared>,
 ) -> anyhow::Result<()> {
@@ -213,6 +219,8 @@ async fn open_loop(
         bail!("--rate must be positive");
     }
     let limit = Arc::new(tokio::sync::Semaphore::new(args.concurrency.max(1) * 64));
+    // Idle kept-alive connections, reused by the next request.
+    let idle: Arc<Mutex<Vec<Conn>>> = Arc::default();
     let interval = Duration::from_secs_f64(1.0 / rate);
     let start = tokio::time::Instant::now();
     let mut tasks = Vec::new();
@@ -222,10 +230,13 @@ async fn open_loop(
             *shared.statuses.lock().unwrap().entry("not sent (client saturated)".into()).or_default() += 1;
             continue;
         };
-        let (client, url, auth, bodies, shared, gzip) =
-            (client.clone(), url.to_string(), auth.to_string(), bodies.clone(), shared.clone(), args.gzip);
+        let (target, bodies, shared, idle) = (target.clone(), bodies.clone(), shared.clone(), idle.clone());
         tasks.push(tokio::spawn(async move {
-            send(&client, &url, &auth, &bodies[n % bodies.len()], gzip, &shared).await;
+            let mut conn = idle.lock().unwrap().pop();
+            send(&target, &mut conn, &bodies[n % bodies.len()], &shared).await;
+            if let Some(c) = conn {
+                idle.lock().unwrap().push(c);
+            }
             drop(permit);
         }));
     }
@@ -235,34 +246,78 @@ async fn open_loop(
     Ok(())
 }
 
-async fn send(client: &reqwest::Client, url: &str, auth: &str, body: &Body, gzip: bool, shared: &Shared) {
-    let mut req =
-        client.post(url).header("x-sentry-auth", auth).header("content-type", "application/x-sentry-envelope");
-    if gzip {
-        req = req.header("content-encoding", "gzip");
-    }
+/// Where requests go.
+#[derive(Clone)]
+struct Target {
+    addr: String,
+}
+
+/// A kept-alive connection and its read buffer.
+struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+/// Sends one prepared request on `conn` (connecting first when there is none) and
+/// records its status and latency. The connection is dropped on any error or when the
+/// server closes it.
+async fn send(target: &Target, conn: &mut Option<Conn>, body: &Body, shared: &Shared) {
     let started = Instant::now();
-    let result = req.body(body.bytes.clone()).send().await;
-    let status = match result {
-        Ok(res) => {
-            let status = res.status().as_u16().to_string();
-            let _ = res.bytes().await;
-            status
+    let status = match exchange(target, conn, &body.request).await {
+        Ok(status) => status.to_string(),
+        Err(e) => {
+            *conn = None;
+            format!("error: {}", e.kind())
         }
-        Err(e) => format!(
-            "error: {}",
-            if e.is_connect() {
-                "connect"
-            } else if e.is_timeout() {
-                "timeout"
-            } else {
-                "other"
-            }
-        ),
     };
     let elapsed = started.elapsed().as_micros().min(u32::MAX as u128) as u32;
     shared.latencies_us.lock().unwrap().push(elapsed);
     *shared.statuses.lock().unwrap().entry(status).or_default() += 1;
+}
+
+async fn exchange(target: &Target, conn: &mut Option<Conn>, request: &[u8]) -> std::io::Result<u16> {
+    if conn.is_none() {
+        let stream = TcpStream::connect(&target.addr).await?;
+        stream.set_nodelay(true)?;
+        *conn = Some(Conn { stream, buf: Vec::with_capacity(1024) });
+    }
+    let Some(c) = conn.as_mut() else { unreachable!("connected above") };
+    c.stream.write_all(request).await?;
+    let (status, keep_alive) = read_response(c).await?;
+    if !keep_alive {
+        *conn = None;
+    }
+    Ok(status)
+}
+
+/// Reads one response (headers and a `Content-Length` body); returns its status and
+/// whether the connection stays open.
+async fn read_response(c: &mut Conn) -> std::io::Result<(u16, bool)> {
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut res = httparse::Response::new(&mut headers);
+        if let httparse::Status::Complete(head) = res.parse(&c.buf).map_err(|_| bad("malformed response"))? {
+            let status = res.code.ok_or_else(|| bad("no status"))?;
+            let header = |name: &str| {
+                res.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.to_ascii_lowercase())
+            };
+            let length: usize = header("content-length")
+                .and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse().ok())
+                .ok_or_else(|| bad("no content-length"))?;
+            let keep_alive = header("connection").is_none_or(|v| v != b"close");
+            while c.buf.len() < head + length {
+                if c.stream.read_buf(&mut c.buf).await? == 0 {
+                    return Err(bad("closed mid-body"));
+                }
+            }
+            c.buf.drain(..head + length);
+            return Ok((status, keep_alive));
+        }
+        if c.stream.read_buf(&mut c.buf).await? == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed"));
+        }
+    }
 }
 
 /// Polls the health endpoint until the ingest queue is empty; returns how long that
@@ -302,130 +357,32 @@ fn spawn_rss_sampler(pid: u32) -> Arc<Mutex<u64>> {
     out
 }
 
-/// A prepared request body (cheap to clone: shared bytes).
+/// A prepared request: head and body, ready to write.
 struct Body {
-    bytes: bytes::Bytes,
+    request: Vec<u8>,
     raw_len: usize,
 }
 
-/// Builds distinct bodies, spread round-robin over the issues.
-fn build_bodies(args: &Args) -> Vec<Body> {
+/// Builds distinct requests, spread round-robin over the issues.
+fn build_bodies(args: &Args, host: &str, path: &str, auth: &str) -> Vec<Body> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
     let count = (args.issues.max(1) * 8).clamp(64, 2000);
     (0..count)
         .map(|i| {
-            let event = event(&mut rng, i % args.issues.max(1), args.size_kb.max(1) * 1024);
-            let payload = serde_json::to_vec(&event).unwrap_or_default();
-            let mut envelope = b"{\"sent_at\":\"".to_vec();
-            envelope.extend_from_slice(
-                b"2024-01-01T00:00:00Z\",\"sdk\":{\"name\":\"sentry.python\",\"version\":\"2.0.0\"}}\n",
-            );
-            envelope.extend_from_slice(format!("{{\"type\":\"event\",\"length\":{}}}\n", payload.len()).as_bytes());
-            envelope.extend_from_slice(&payload);
-            envelope.push(b'\n');
+            let event = events::event(&mut rng, i % args.issues.max(1), args.size_kb.max(1) * 1024, now);
+            let envelope = events::envelope(&event, now);
             let raw_len = envelope.len();
-            let bytes = if args.gzip {
-                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-                e.write_all(&envelope).unwrap_or_default();
-                e.finish().unwrap_or_default()
-            } else {
-                envelope
-            };
-            Body { bytes: bytes::Bytes::from(bytes), raw_len }
+            let body = if args.gzip { events::gzip(&envelope) } else { envelope };
+            let mut request = format!(
+                "POST {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: faultline-loadgen/0.1\r\nX-Sentry-Auth: {auth}\r\n\
+                 Content-Type: application/x-sentry-envelope\r\n{}Content-Length: {}\r\n\r\n",
+                if args.gzip { "Content-Encoding: gzip\r\n" } else { "" },
+                body.len()
+            )
+            .into_bytes();
+            request.extend_from_slice(&body);
+            Body { request, raw_len }
         })
         .collect()
-}
-
-const EXCEPTIONS: &[(&str, &str)] = &[
-    ("ValueError", "invalid literal for int() with base 10: '{v}'"),
-    ("KeyError", "'{v}'"),
-    ("ZeroDivisionError", "division by zero"),
-    ("TypeError", "unsupported operand type(s) for +: 'int' and 'str' (item {v})"),
-    ("AttributeError", "'NoneType' object has no attribute 'user_{v}'"),
-    ("ConnectionError", "Max retries exceeded with url: /api/v{v}/items"),
-    ("PermissionError", "[Errno 13] Permission denied: '/var/data/{v}.json'"),
-    ("TimeoutError", "Operation timed out after {v} ms"),
-];
-
-/// One realistic Python error event for issue `issue`, about `target` bytes.
-fn event(rng: &mut rand::rngs::StdRng, issue: usize, target: usize) -> Value {
-    let (ty, value) = EXCEPTIONS[issue % EXCEPTIONS.len()];
-    let v: u32 = rng.gen_range(1..100_000);
-    let frames: Vec<Value> = (0..15)
-        .map(|f| {
-            let in_app = f >= 8;
-            let module = if in_app { format!("shop.module_{issue}_{f}") } else { format!("django.core.handlers.layer_{f}") };
-            let path = module.replace('.', "/");
-            json!({
-                "filename": format!("{path}.py"),
-                "abs_path": format!("{}/{path}.py", if in_app { "/srv/app" } else { "/usr/lib/python3.11/site-packages" }),
-                "function": format!("handle_{issue}_{f}"),
-                "module": module,
-                "lineno": 10 + f * 7,
-                "context_line": format!("        result = self.process_{f}(request, payload)"),
-                "pre_context": ["    def handle(self, request):", "        payload = request.json()", "        self.validate(payload)"],
-                "post_context": ["        return result", "", "    def validate(self, payload):"],
-                "in_app": in_app,
-                "vars": {
-                    "self": format!("<shop.views.Handler object at 0x7f{:08x}>", rng.gen::<u32>()),
-                    "request": "<WSGIRequest: POST '/api/checkout/'>",
-                    "payload": format!("{{'order': {v}, 'items': [1, 2, 3], 'currency': 'EUR'}}"),
-                    "attempt": f.to_string(),
-                }
-            })
-        })
-        .collect();
-    let mut crumbs = Vec::new();
-    let mut event = json!({
-        "platform": "python",
-        "level": "error",
-        "timestamp": 1_700_000_000.0 + rng.gen_range(0.0..1_000_000.0),
-        "server_name": format!("web-{}", rng.gen_range(1..5)),
-        "release": "shop@2.4.1",
-        "environment": if rng.gen_bool(0.8) { "production" } else { "staging" },
-        "logger": "django.request",
-        "transaction": format!("/api/checkout/{issue}/"),
-        "exception": {"values": [{
-            "type": ty,
-            "value": value.replace("{v}", &v.to_string()),
-            "module": "builtins",
-            "mechanism": {"type": "django", "handled": false},
-            "stacktrace": {"frames": frames}
-        }]},
-        "tags": {"customer_tier": if rng.gen_bool(0.3) { "gold" } else { "free" }, "region": "eu-west-1"},
-        "user": {"id": rng.gen_range(1..5000).to_string(), "email": format!("user{}@example.com", rng.gen_range(1..5000)), "ip_address": "{{auto}}"},
-        "request": {
-            "url": format!("https://shop.example.com/api/checkout/{issue}/"),
-            "method": "POST",
-            "query_string": "source=web&ref=campaign",
-            "headers": {
-                "User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
-                "Accept": "application/json", "Content-Type": "application/json", "Host": "shop.example.com",
-                "Authorization": "Bearer abcdefghijklmnopqrstuvwxyz0123456789", "Cookie": "sessionid=abc123; csrftoken=xyz"
-            },
-            "data": {"order": v, "items": [1, 2, 3], "password": "hunter2"},
-            "env": {"SERVER_NAME": "shop", "SERVER_PORT": "443"}
-        },
-        "contexts": {
-            "runtime": {"name": "CPython", "version": "3.11.6"},
-            "os": {"name": "Linux", "version": "6.1"},
-            "trace": {"trace_id": format!("{:032x}", rng.gen::<u128>()), "span_id": format!("{:016x}", rng.gen::<u64>()), "op": "http.server"}
-        },
-        "modules": {"django": "4.2.7", "requests": "2.31.0", "sentry-sdk": "2.0.0", "celery": "5.3.4"},
-        "extra": {"sys.argv": ["manage.py", "runserver"], "order_total": v as f64 / 100.0},
-        "sdk": {"name": "sentry.python.django", "version": "2.0.0", "packages": [{"name": "pypi:sentry-sdk", "version": "2.0.0"}]},
-        "breadcrumbs": {"values": []},
-    });
-    while serde_json::to_vec(&event).map(|b| b.len()).unwrap_or(target) < target && crumbs.len() < 200 {
-        crumbs.push(json!({
-            "timestamp": 1_700_000_000.0 + crumbs.len() as f64,
-            "type": "default",
-            "category": if crumbs.len() % 3 == 0 { "query" } else { "httplib" },
-            "level": "info",
-            "message": format!("SELECT \"shop_order\".\"id\", \"shop_order\".\"total\" FROM \"shop_order\" WHERE \"shop_order\".\"id\" = {}", rng.gen_range(1..100_000)),
-            "data": {"duration_ms": rng.gen_range(1..50)}
-        }));
-        event["breadcrumbs"]["values"] = Value::Array(crumbs.clone());
-    }
-    event
 }

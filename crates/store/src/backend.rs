@@ -31,6 +31,18 @@ macro_rules! write {
     };
 }
 
+/// Like `write!`, with the pool of the ingest spool: on SQLite its own database file
+/// (`<name>-spool.db`, with its own writer, so accepting events never waits for the
+/// digest's writes), on PostgreSQL the main pool. The table is `ingest_queue` in both.
+macro_rules! spool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.backend {
+            $crate::backend::Backend::Sqlite { spool: $pool, .. } => $body,
+            $crate::backend::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+
 /// Runs `$body` inside one write transaction bound to `$tx` (use `&mut *$tx` as the
 /// executor) and commits it; an early return (`?`) rolls back.
 macro_rules! transaction {
@@ -54,7 +66,7 @@ macro_rules! transaction {
 
 #[derive(Clone)]
 pub(crate) enum Backend {
-    Sqlite { read: SqlitePool, write: SqlitePool },
+    Sqlite { read: SqlitePool, write: SqlitePool, spool: SqlitePool },
     Postgres(PgPool),
 }
 
@@ -62,6 +74,20 @@ pub(crate) enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) backend: Backend,
+    /// SQLite: spool rows below this id are gone for good, so their digest receipts
+    /// can be pruned (see `queue`).
+    pub(crate) spool_floor: std::sync::Arc<std::sync::atomic::AtomicI64>,
+}
+
+/// The spool's file beside the SQLite database: `data/faultline.db` →
+/// `data/faultline-spool.db`.
+pub fn spool_path(database: &std::path::Path) -> std::path::PathBuf {
+    let stem = database.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "faultline".into());
+    let name = match database.extension() {
+        Some(ext) => format!("{stem}-spool.{}", ext.to_string_lossy()),
+        None => format!("{stem}-spool"),
+    };
+    database.with_file_name(name)
 }
 
 impl std::fmt::Debug for Store {
@@ -104,10 +130,27 @@ impl Store {
                     .max_connections(config.pool_max_size.clamp(1, 8))
                     .min_connections(0)
                     .idle_timeout(Duration::from_secs(60))
-                    .connect_with(options.pragma("cache_size", "-2048").pragma("mmap_size", "268435456"))
+                    .connect_with(options.clone().pragma("cache_size", "-2048").pragma("mmap_size", "268435456"))
                     .await
                     .map_err(|e| connect_error(config, e))?;
-                Backend::Sqlite { read, write }
+                // The spool: one connection does its appends, claims and deletes. It
+                // holds blobs that are written once and read at most once, so it needs
+                // little cache, and its WAL is truncated back after checkpoints.
+                let spool = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .acquire_timeout(Duration::from_secs(60))
+                    .idle_timeout(None)
+                    .connect_with(
+                        options
+                            .filename(spool_path(path))
+                            .foreign_keys(false)
+                            .pragma("cache_size", "-4096")
+                            .pragma("journal_size_limit", "67108864"),
+                    )
+                    .await
+                    .map_err(|e| connect_error(config, e))?;
+                Backend::Sqlite { read, write, spool }
             }
             DatabaseKind::Postgres => {
                 let options = PgConnectOptions::from_str(config.url.expose()).map_err(|e| connect_error(config, e))?;
@@ -128,7 +171,7 @@ impl Store {
                 Backend::Postgres(pool)
             }
         };
-        Ok(Store { backend })
+        Ok(Store { backend, spool_floor: Default::default() })
     }
 
     /// Which backend this store talks to.
@@ -143,7 +186,11 @@ impl Store {
     /// processes at once on PostgreSQL (sqlx takes an advisory lock).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.backend {
-            Backend::Sqlite { write, .. } => crate::schema::SQLITE_MIGRATOR.run(write).await?,
+            Backend::Sqlite { write, spool, .. } => {
+                crate::schema::SQLITE_MIGRATOR.run(write).await?;
+                crate::schema::SQLITE_SPOOL_MIGRATOR.run(spool).await?;
+                self.reset_receipts_of_a_new_spool().await?;
+            }
             Backend::Postgres(pool) => crate::schema::POSTGRES_MIGRATOR.run(pool).await?,
         }
         Ok(())
@@ -158,9 +205,10 @@ impl Store {
     /// Closes every connection, waiting for checked-out ones to come back.
     pub async fn close(&self) {
         match &self.backend {
-            Backend::Sqlite { read, write } => {
+            Backend::Sqlite { read, write, spool } => {
                 read.close().await;
                 write.close().await;
+                spool.close().await;
             }
             Backend::Postgres(pool) => pool.close().await,
         }

@@ -1,9 +1,11 @@
 //! Writing one digested batch: everything a batch of queue rows produced, stored in
 //! one transaction together with the deletion of those rows.
 //!
-//! The transaction starts by deleting the batch's queue rows. Only items of rows this
-//! transaction actually deleted are written: if a lease expired and another worker
-//! already stored a row (or is storing it), this worker skips it. So every queued
+//! The transaction starts by taking ownership of the batch's queue rows: deleting them
+//! (PostgreSQL, and SQLite's in-database queue) or recording their receipts (SQLite's
+//! spool, a separate file whose rows are deleted after the commit; see `queue`). Only
+//! items of rows this transaction owns are written: if a lease expired and another
+//! worker already stored a row (or is storing it), this worker skips it. So every queued
 //! payload is stored exactly once, even for items that have no natural unique key
 //! (attachments, sessions, client reports). Events are additionally idempotent on
 //! `(project_id, event_id)`.
@@ -227,18 +229,41 @@ impl Store {
     /// Writes a digested batch in one transaction, consuming its queue rows.
     pub async fn write_batch(&self, batch: &DigestBatch) -> Result<BatchOutcome> {
         let kind = self.kind();
+        let (spool_ids, main_ids): (Vec<QueueId>, Vec<QueueId>) = batch.queue_ids.iter().partition(|id| id.0 > 0);
+        let marked = match kind {
+            DatabaseKind::Sqlite => self.mark_committing(&spool_ids).await?,
+            DatabaseKind::Postgres => Vec::new(),
+        };
         let outcome = transaction!(self, |tx| {
             let mut out = BatchOutcome::default();
 
-            // 1. Take ownership of the queue rows.
+            // 1. Take ownership of the queue rows (see `queue` for the two backends).
             let mut owned: HashSet<QueueId> = HashSet::new();
-            for chunk in batch.queue_ids.chunks(500) {
+            let (receipts, deletions) = match kind {
+                DatabaseKind::Postgres => (&[][..], spool_ids),
+                DatabaseKind::Sqlite => (&marked[..], main_ids.iter().map(|id| QueueId(-id.0)).collect()),
+            };
+            let sign = if kind == DatabaseKind::Sqlite { -1 } else { 1 };
+            for chunk in deletions.chunks(500) {
                 let mut q = QueryBuilder::new("DELETE FROM ingest_queue WHERE id IN (");
                 let mut list = q.separated(", ");
                 for id in chunk {
                     list.push_bind(*id);
                 }
                 q.push(") RETURNING id");
+                let ids: Vec<QueueId> = q.build_query_scalar().fetch_all(&mut *tx).await?;
+                owned.extend(ids.into_iter().map(|id| QueueId(sign * id.0)));
+            }
+            if !receipts.is_empty() {
+                let floor = self.spool_floor.load(std::sync::atomic::Ordering::Relaxed);
+                sqlx::query("DELETE FROM ingest_digested WHERE queue_id < $1").bind(floor).execute(&mut *tx).await?;
+            }
+            for chunk in receipts.chunks(500) {
+                let mut q = QueryBuilder::new("INSERT INTO ingest_digested (queue_id) ");
+                q.push_values(chunk, |mut row, id| {
+                    row.push_bind(*id);
+                });
+                q.push(" ON CONFLICT DO NOTHING RETURNING queue_id");
                 let ids: Vec<QueueId> = q.build_query_scalar().fetch_all(&mut *tx).await?;
                 owned.extend(ids);
             }
@@ -786,6 +811,10 @@ impl Store {
             }
             out
         });
+        if let Err(e) = self.consume_spooled(&marked).await {
+            // The receipts make the next claim of these rows only delete them.
+            tracing::warn!(error = %e, "cannot delete digested rows from the spool; they will be skipped later");
+        }
         Ok(outcome)
     }
 }

@@ -78,7 +78,7 @@ pub use organizations::{Member, Organization, Role};
 pub use payload::{compress_payload, decompress_payload};
 pub use performance::CheckInRow;
 pub use projects::{DigestSettings, KeyAuth, NewProject, Project, ProjectKey, ProjectListing};
-pub use queue::{NewQueued, QueueMeta, Queued};
+pub use queue::{Handoff, NewQueued, QueueMeta, Queued};
 pub use schema::{migration_versions, ColumnInfo};
 pub use search::{
     level_name, level_number, parse_event_id, priority_score, status_name, status_number, IssueFilter, IssueRow,

@@ -2,9 +2,29 @@
 //!
 //! Ingest appends many requests' payloads in one transaction (group commit) and only
 //! then answers them; digest workers claim batches with a lease, store their contents
-//! and delete them. A worker that dies leaves its lease to expire, and the rows are
-//! claimed again: digestion is idempotent on event id, so nothing is lost or doubled.
+//! and consume the rows. A worker that dies leaves its lease to expire, and the rows
+//! are claimed again: every row's contents are stored exactly once.
+//!
+//! Where the rows live:
+//! - **PostgreSQL**: `ingest_queue`. A digest batch deletes its rows in the
+//!   transaction that stores their contents, so exactly one batch stores each row.
+//! - **SQLite**: the spool, `ingest_queue` in a file of its own (`spool!`), so that
+//!   appending never waits for the main database's single writer. A digest batch
+//!   first marks its rows `committing` in the spool, which only succeeds for rows no
+//!   other batch is committing ([`Store::mark_committing`]): from then on the rows are
+//!   its alone. It records a receipt per row (`ingest_digested`) in the main
+//!   transaction that stores the contents, and deletes the rows from the spool after
+//!   that commits. A batch that died in between leaves marked rows; once their mark
+//!   expires they are claimed again, and their receipts show they were stored, so
+//!   they are only deleted. Receipts of rows gone from the spool (ids below its
+//!   smallest) are pruned in later transactions.
+//!   Internal producers whose rows must be queued atomically with their cause (cron
+//!   failure events) use `ingest_queue` in the main database, deleted in the main
+//!   transaction as on PostgreSQL; those rows carry negative [`QueueId`]s, so the two
+//!   never collide.
 
+use std::collections::VecDeque;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use faultline_config::DatabaseKind;
@@ -67,140 +87,365 @@ pub struct Queued {
     pub attempts: i32,
 }
 
-impl Store {
-    /// Appends payloads in one transaction (multi-row inserts); when this returns
-    /// they are durable.
-    pub async fn enqueue(&self, items: &[NewQueued]) -> Result<()> {
-        if items.is_empty() {
-            return Ok(());
+/// How long a SQLite spool row marked by a committing digest batch stays its own. A
+/// batch that takes longer than this to store its contents could be stored twice.
+const COMMIT_LEASE: Duration = Duration::from_secs(600);
+
+/// Freshly spooled rows handed straight to the digest of the same process, decoded,
+/// so that it neither reads them back nor decodes them again. They are spooled
+/// already claimed (with [`Handoff::LEASE`]), so no other worker takes them unless
+/// this process dies. Bounded in rows and bytes: what does not fit stays in the queue,
+/// unclaimed, for any worker to claim.
+pub struct Handoff {
+    rows: Mutex<VecDeque<Queued>>,
+    /// Rows and payload bytes held or reserved.
+    held: Mutex<(usize, usize)>,
+    wakeup: tokio::sync::Notify,
+}
+
+impl Handoff {
+    /// The lease of handed-over rows; the digest takes them well within it.
+    pub const LEASE: Duration = Duration::from_secs(30);
+    const MAX_ROWS: usize = 8192;
+    const MAX_BYTES: usize = 32 << 20;
+
+    /// An empty handoff.
+    pub fn new() -> Handoff {
+        Handoff { rows: Mutex::default(), held: Mutex::default(), wakeup: tokio::sync::Notify::new() }
+    }
+
+    /// Reserves room for `rows` rows of `bytes` payload bytes; false when they do not
+    /// fit (they then go to the queue unclaimed).
+    pub fn reserve(&self, rows: usize, bytes: usize) -> bool {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        if held.0 + rows > Self::MAX_ROWS || held.1 + bytes > Self::MAX_BYTES {
+            return false;
         }
-        transaction!(self, |tx| {
+        *held = (held.0 + rows, held.1 + bytes);
+        true
+    }
+
+    /// Gives back a reservation that will not be used (the append failed).
+    pub fn unreserve(&self, rows: usize, bytes: usize) {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        *held = (held.0.saturating_sub(rows), held.1.saturating_sub(bytes));
+    }
+
+    /// Hands over rows whose room was reserved, and wakes the digest.
+    pub fn push(&self, rows: impl IntoIterator<Item = Queued>) {
+        self.rows.lock().unwrap_or_else(|e| e.into_inner()).extend(rows);
+        self.wake();
+    }
+
+    /// Takes up to `max` rows, oldest first.
+    pub fn take(&self, max: usize) -> Vec<Queued> {
+        let taken: Vec<Queued> = {
+            let mut rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+            let n = max.min(rows.len());
+            rows.drain(..n).collect()
+        };
+        self.unreserve(taken.len(), taken.iter().map(|r| r.payload.len()).sum());
+        taken
+    }
+
+    /// Wakes the digest (new rows here or in the queue).
+    pub fn wake(&self) {
+        self.wakeup.notify_one();
+    }
+
+    /// Waits for [`Handoff::wake`].
+    pub async fn woken(&self) {
+        self.wakeup.notified().await;
+    }
+}
+
+impl Default for Handoff {
+    fn default() -> Self {
+        Handoff::new()
+    }
+}
+
+const CLAIM_POSTGRES: &str = "UPDATE ingest_queue SET locked_until = $1, attempts = attempts + 1
+     WHERE id IN (SELECT id FROM ingest_queue WHERE locked_until IS NULL OR locked_until < $2
+                  ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+     RETURNING id, project_id, received_at, meta, payload, attempts";
+const CLAIM_SQLITE: &str = "UPDATE ingest_queue SET locked_until = $1, attempts = attempts + 1
+     WHERE id IN (SELECT id FROM ingest_queue WHERE locked_until IS NULL OR locked_until < $2
+                  ORDER BY id LIMIT $3)
+     RETURNING id, project_id, received_at, meta, payload, attempts";
+
+/// Ids split by where their rows live: (spool, main database's `ingest_queue` as
+/// stored, i.e. positive).
+fn split(ids: &[QueueId]) -> (Vec<QueueId>, Vec<QueueId>) {
+    let (spool, main): (Vec<QueueId>, Vec<QueueId>) = ids.iter().partition(|id| id.0 > 0);
+    (spool, main.into_iter().map(|id| QueueId(-id.0)).collect())
+}
+
+/// `UPDATE ingest_queue SET <set> WHERE id IN (…)` or a `DELETE`, chunked, on the
+/// pool chosen by `$which` (`spool` or `write`).
+macro_rules! by_ids {
+    ($which:ident, $store:expr, $ids:expr, |$q:ident| $head:expr) => {
+        for chunk in $ids.chunks(500) {
+            $which!($store, |pool| {
+                let mut $q = QueryBuilder::new("");
+                $head;
+                $q.push(" WHERE id IN (");
+                let mut list = $q.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                $q.push(")");
+                $q.build().execute(pool).await.map(|r| r.rows_affected())
+            })?;
+        }
+    };
+}
+
+impl Store {
+    /// Appends payloads to the spool in one transaction (multi-row inserts) and
+    /// returns their ids, in order; when this returns they are durable. With a
+    /// `lease`, the rows are inserted already claimed for that long: the caller hands
+    /// them to a digest in this process, and other workers take them only if that
+    /// lease expires.
+    pub async fn enqueue(&self, items: &[NewQueued], lease: Option<Duration>) -> Result<Vec<QueueId>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let locked_until = lease.map(|l| Timestamp::now().plus(l));
+        let mut ids: Vec<QueueId> = Vec::with_capacity(items.len());
+        spool!(self, |pool| {
+            let mut tx = pool.begin().await?;
             for chunk in items.chunks(200) {
-                let mut q = QueryBuilder::new("INSERT INTO ingest_queue (project_id, received_at, meta, payload) ");
+                let mut q = QueryBuilder::new(
+                    "INSERT INTO ingest_queue (project_id, received_at, meta, payload, locked_until) ",
+                );
                 q.push_values(chunk, |mut row, item| {
                     row.push_bind(item.project_id)
                         .push_bind(item.received_at)
                         .push_bind(&item.meta)
-                        .push_bind(&item.payload);
+                        .push_bind(&item.payload)
+                        .push_bind(locked_until);
                 });
-                q.build().execute(&mut *tx).await?;
+                q.push(" RETURNING id");
+                // Ids grow in the order of the rows of one statement (one writer on
+                // SQLite; nextval per row in order on PostgreSQL), so sorted they line
+                // up with the items.
+                let mut chunk_ids: Vec<QueueId> = q.build_query_scalar().fetch_all(&mut *tx).await?;
+                chunk_ids.sort_unstable();
+                ids.extend(chunk_ids);
             }
+            tx.commit().await?;
         });
-        Ok(())
+        Ok(ids)
     }
 
     /// Claims up to `limit` unclaimed (or lease-expired) rows, oldest first, for `lease`.
     pub async fn claim_queued(&self, limit: usize, lease: Duration) -> Result<Vec<Queued>> {
         let now = Timestamp::now();
-        let sql = match self.kind() {
-            DatabaseKind::Postgres => {
-                "UPDATE ingest_queue SET locked_until = $1, attempts = attempts + 1
-                 WHERE id IN (SELECT id FROM ingest_queue WHERE locked_until IS NULL OR locked_until < $2
-                              ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
-                 RETURNING id, project_id, received_at, meta, payload, attempts"
-            }
-            DatabaseKind::Sqlite => {
-                "UPDATE ingest_queue SET locked_until = $1, attempts = attempts + 1
-                 WHERE id IN (SELECT id FROM ingest_queue WHERE locked_until IS NULL OR locked_until < $2
-                              ORDER BY id LIMIT $3)
-                 RETURNING id, project_id, received_at, meta, payload, attempts"
-            }
-        };
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut rows = write!(self, |pool| sqlx::query_as::<_, Queued>(sql)
+        let sql = match self.kind() {
+            DatabaseKind::Postgres => CLAIM_POSTGRES,
+            DatabaseKind::Sqlite => CLAIM_SQLITE,
+        };
+        let mut rows = spool!(self, |pool| sqlx::query_as::<_, Queued>(sql)
             .bind(now.plus(lease))
             .bind(now)
             .bind(limit)
             .fetch_all(pool)
             .await)?;
         rows.sort_by_key(|r| r.id);
+        let room = limit - rows.len() as i64;
+        if self.kind() == DatabaseKind::Sqlite && room > 0 {
+            let mut main = write!(self, |pool| sqlx::query_as::<_, Queued>(CLAIM_SQLITE)
+                .bind(now.plus(lease))
+                .bind(now)
+                .bind(room)
+                .fetch_all(pool)
+                .await)?;
+            main.sort_by_key(|r| r.id);
+            rows.extend(main.into_iter().map(|r| Queued { id: QueueId(-r.id.0), ..r }));
+        }
         Ok(rows)
     }
 
-    /// Removes digested rows.
+    /// Removes rows (digested elsewhere, or in tests).
     pub async fn delete_queued(&self, ids: &[QueueId]) -> Result<()> {
-        for chunk in ids.chunks(500) {
-            write!(self, |pool| {
-                let mut q = QueryBuilder::new("DELETE FROM ingest_queue WHERE id IN (");
-                let mut list = q.separated(", ");
-                for id in chunk {
-                    list.push_bind(*id);
-                }
-                q.push(")");
-                q.build().execute(pool).await.map(|r| r.rows_affected())
-            })?;
-        }
+        let (spool, main) = split(ids);
+        by_ids!(spool, self, spool, |q| q.push("DELETE FROM ingest_queue"));
+        by_ids!(write, self, main, |q| q.push("DELETE FROM ingest_queue"));
         Ok(())
     }
 
-    /// Returns claimed rows to the queue at once (a worker shutting down).
+    /// Returns claimed rows to the queue at once (a worker shutting down, or a batch
+    /// that failed before its contents were stored).
     pub async fn release_queued(&self, ids: &[QueueId]) -> Result<()> {
-        for chunk in ids.chunks(500) {
-            write!(self, |pool| {
-                let mut q = QueryBuilder::new("UPDATE ingest_queue SET locked_until = NULL WHERE id IN (");
-                let mut list = q.separated(", ");
-                for id in chunk {
-                    list.push_bind(*id);
-                }
-                q.push(")");
-                q.build().execute(pool).await.map(|r| r.rows_affected())
-            })?;
-        }
+        let (spool, main) = split(ids);
+        let sql = match self.kind() {
+            DatabaseKind::Sqlite => "UPDATE ingest_queue SET locked_until = NULL, committing = FALSE",
+            DatabaseKind::Postgres => "UPDATE ingest_queue SET locked_until = NULL",
+        };
+        by_ids!(spool, self, spool, |q| q.push(sql));
+        by_ids!(write, self, main, |q| q.push("UPDATE ingest_queue SET locked_until = NULL"));
+        Ok(())
+    }
+
+    /// Puts rows aside for `secs` seconds (a payload that keeps failing must not
+    /// block the queue; it is retried later rather than dropped).
+    pub async fn park_queued(&self, ids: &[QueueId], secs: i64) -> Result<()> {
+        let until = Timestamp::now().plus_secs(secs);
+        let (spool, main) = split(ids);
+        let sql = match self.kind() {
+            DatabaseKind::Sqlite => "UPDATE ingest_queue SET committing = FALSE, locked_until = ",
+            DatabaseKind::Postgres => "UPDATE ingest_queue SET locked_until = ",
+        };
+        by_ids!(spool, self, spool, |q| {
+            q.push(sql);
+            q.push_bind(until);
+        });
+        by_ids!(write, self, main, |q| {
+            q.push("UPDATE ingest_queue SET locked_until = ");
+            q.push_bind(until);
+        });
         Ok(())
     }
 
     /// Rows waiting or being digested.
     pub async fn queue_depth(&self) -> Result<i64> {
-        let n = read!(self, |pool| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM ingest_queue")
-            .fetch_one(pool)
-            .await)?;
+        let sql = "SELECT COUNT(*) FROM ingest_queue";
+        let mut n = spool!(self, |pool| sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await)?;
+        if self.kind() == DatabaseKind::Sqlite {
+            n += read!(self, |pool| sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await)?;
+        }
         Ok(n)
     }
-}
 
-impl Store {
     /// A cheap estimate of the queue depth (the id span of waiting rows), for
     /// back-pressure checks on every request.
     pub async fn queue_depth_estimate(&self) -> Result<i64> {
-        let n = read!(self, |pool| sqlx::query_scalar::<_, i64>(
-            "SELECT COALESCE(MAX(id) - MIN(id) + 1, 0) FROM ingest_queue"
-        )
-        .fetch_one(pool)
-        .await)?;
+        // Two subqueries: SQLite answers a lone MIN or MAX from the index, but scans
+        // the whole table for both in one SELECT.
+        let sql = "SELECT COALESCE((SELECT MAX(id) FROM ingest_queue) - (SELECT MIN(id) FROM ingest_queue) + 1, 0)";
+        let mut n = spool!(self, |pool| sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await)?;
+        if self.kind() == DatabaseKind::Sqlite {
+            n += read!(self, |pool| sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await)?;
+        }
         Ok(n)
     }
-}
 
-impl Store {
-    /// Puts rows aside for `secs` seconds (a payload that keeps failing must not
-    /// block the queue; it is retried later rather than dropped).
-    pub async fn park_queued(&self, ids: &[QueueId], secs: i64) -> Result<()> {
-        for chunk in ids.chunks(500) {
-            write!(self, |pool| {
-                let mut q = QueryBuilder::new("UPDATE ingest_queue SET locked_until = ");
-                q.push_bind(Timestamp::now().plus_secs(secs));
-                q.push(" WHERE id IN (");
-                let mut list = q.separated(", ");
-                for id in chunk {
-                    list.push_bind(*id);
-                }
-                q.push(")");
-                q.build().execute(pool).await.map(|r| r.rows_affected())
-            })?;
-        }
-        Ok(())
-    }
-}
-
-impl Store {
-    /// The oldest queued rows, without claiming them (for diagnostics and tests).
+    /// The oldest spooled rows, without claiming them (for diagnostics and tests).
     pub async fn peek_queued(&self, limit: i64) -> Result<Vec<Queued>> {
-        let rows = read!(self, |pool| sqlx::query_as::<_, Queued>(
+        let rows = spool!(self, |pool| sqlx::query_as::<_, Queued>(
             "SELECT id, project_id, received_at, meta, payload, attempts FROM ingest_queue ORDER BY id LIMIT $1"
         )
         .bind(limit)
         .fetch_all(pool)
         .await)?;
         Ok(rows)
+    }
+
+    /// SQLite: marks the spool rows among `ids` as being committed by the caller, for
+    /// [`COMMIT_LEASE`]; returns the ids marked. Rows another batch is committing are
+    /// left out (that batch stores them); rows whose mark expired (their batch died)
+    /// are marked again, and their receipts tell whether they were stored.
+    pub(crate) async fn mark_committing(&self, ids: &[QueueId]) -> Result<Vec<QueueId>> {
+        let now = Timestamp::now();
+        let mut marked = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let rows: Vec<QueueId> = spool!(self, |pool| {
+                let mut q = QueryBuilder::new("UPDATE ingest_queue SET committing = TRUE, locked_until = ");
+                q.push_bind(now.plus(COMMIT_LEASE));
+                q.push(" WHERE (NOT committing OR locked_until IS NULL OR locked_until < ");
+                q.push_bind(now);
+                q.push(") AND id IN (");
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                q.push(") RETURNING id");
+                q.build_query_scalar().fetch_all(pool).await
+            })?;
+            marked.extend(rows);
+        }
+        Ok(marked)
+    }
+
+    /// SQLite: after a batch's transaction committed, deletes its spool rows and
+    /// notes the new floor below which receipts can go (in the next batch's
+    /// transaction). A failure here only leaves rows whose receipts make the next
+    /// claim skip them.
+    pub(crate) async fn consume_spooled(&self, ids: &[QueueId]) -> Result<()> {
+        let (spool, _) = split(ids);
+        if spool.is_empty() || self.kind() != DatabaseKind::Sqlite {
+            return Ok(());
+        }
+        by_ids!(spool, self, spool, |q| q.push("DELETE FROM ingest_queue"));
+        self.refresh_spool_floor().await
+    }
+
+    /// Reads the spool's smallest id (or the next one when it is empty).
+    async fn refresh_spool_floor(&self) -> Result<()> {
+        let floor: i64 = spool!(self, |pool| sqlx::query_scalar(
+            "SELECT COALESCE((SELECT MIN(id) FROM ingest_queue),
+                             (SELECT seq + 1 FROM sqlite_sequence WHERE name = 'ingest_queue'), 0)"
+        )
+        .fetch_one(pool)
+        .await)?;
+        self.spool_floor.fetch_max(floor, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// SQLite, at migration: a spool that never held a row is new (a first start, or
+    /// its file was removed), so any receipts belong to another spool's ids.
+    pub(crate) async fn reset_receipts_of_a_new_spool(&self) -> Result<()> {
+        let used: Option<i64> =
+            spool!(self, |pool| sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = 'ingest_queue'")
+                .fetch_optional(pool)
+                .await)?;
+        if used.is_none() {
+            write!(self, |pool| sqlx::query("DELETE FROM ingest_digested")
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected()))?;
+        }
+        self.refresh_spool_floor().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: i64, bytes: usize) -> Queued {
+        Queued {
+            id: QueueId(id),
+            project_id: ProjectId(1),
+            received_at: Timestamp::now(),
+            meta: "{}".into(),
+            payload: vec![0; bytes],
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn handoff_is_bounded_and_gives_back_room() {
+        let h = Handoff::new();
+        assert!(h.reserve(2, 1000));
+        assert!(!h.reserve(1, Handoff::MAX_BYTES), "bytes are bounded");
+        assert!(!h.reserve(Handoff::MAX_ROWS, 1), "rows are bounded");
+        h.push([row(1, 600), row(2, 400)]);
+        assert_eq!(h.take(1).iter().map(|r| r.id.0).collect::<Vec<_>>(), [1], "oldest first");
+        assert_eq!(*h.held.lock().unwrap(), (1, 400), "taking gives back room");
+        assert_eq!(h.take(10).len(), 1);
+        assert!(h.take(10).is_empty());
+        assert!(h.reserve(Handoff::MAX_ROWS, Handoff::MAX_BYTES), "all room is free again");
+        h.unreserve(Handoff::MAX_ROWS, Handoff::MAX_BYTES);
+        assert_eq!(*h.held.lock().unwrap(), (0, 0));
+    }
+
+    #[test]
+    fn ids_split_by_sign() {
+        let (spool, main) = split(&[QueueId(3), QueueId(-7), QueueId(5), QueueId(-1)]);
+        assert_eq!(spool, [QueueId(3), QueueId(5)]);
+        assert_eq!(main, [QueueId(7), QueueId(1)]);
     }
 }

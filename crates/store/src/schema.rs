@@ -6,6 +6,8 @@ use sqlx::migrate::Migrator;
 use crate::{Result, Store};
 
 pub(crate) static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+/// The SQLite spool's own file (see `queue`).
+pub(crate) static SQLITE_SPOOL_MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite-spool");
 pub(crate) static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// `(version, description)` of every embedded migration for a backend.
@@ -50,8 +52,10 @@ fn class_of(declared: &str) -> String {
 
 impl Store {
     /// Tables and columns of the application schema, sorted. Excluded: migration
-    /// bookkeeping, SQLite internals, and the full-text index `issue_search`, which is
-    /// backend-specific by nature (FTS5 virtual table vs. tsvector table).
+    /// bookkeeping, SQLite internals, the full-text index `issue_search`, which is
+    /// backend-specific by nature (FTS5 virtual table vs. tsvector table), and the spool
+    /// receipts `ingest_digested`, which only SQLite needs (its spool is a file of its
+    /// own, whose `ingest_queue` has the same columns as the main one).
     pub async fn columns(&self) -> Result<Vec<ColumnInfo>> {
         let mut out: Vec<ColumnInfo> = match self.kind() {
             DatabaseKind::Postgres => {
@@ -77,7 +81,8 @@ impl Store {
                     "SELECT m.name, p.name, p.type, p.\"notnull\", p.pk
                      FROM sqlite_master m JOIN pragma_table_info(m.name) p
                      WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
-                       AND m.name NOT LIKE '\\_sqlx%' ESCAPE '\\' AND m.name NOT LIKE 'issue\\_search%' ESCAPE '\\'"
+                       AND m.name NOT LIKE '\\_sqlx%' ESCAPE '\\' AND m.name NOT LIKE 'issue\\_search%' ESCAPE '\\'
+                       AND m.name <> 'ingest_digested'"
                 )
                 .fetch_all(pool)
                 .await)?;

@@ -140,12 +140,10 @@ async fn seed(store: &Store, project: faultline_store::ProjectId, issues: usize,
     let mut k = 0;
     while k < events {
         store
-            .enqueue(&[NewQueued {
-                project_id: project,
-                received_at: Timestamp::now(),
-                meta: "{}".into(),
-                payload: vec![],
-            }])
+            .enqueue(
+                &[NewQueued { project_id: project, received_at: Timestamp::now(), meta: "{}".into(), payload: vec![] }],
+                None,
+            )
             .await
             .unwrap();
         let queue_id = store.claim_queued(1, Duration::from_secs(600)).await.unwrap()[0].id;

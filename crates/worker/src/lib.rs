@@ -28,15 +28,16 @@ pub struct WorkerContext {
     pub store: Store,
     /// The configuration.
     pub config: Arc<Config>,
-    /// Rung by ingest after each commit, so digestion starts at once.
-    pub digest_wakeup: Arc<tokio::sync::Notify>,
+    /// Where ingest in this process hands committed payloads to the digest (and
+    /// wakes it after each commit).
+    pub handoff: Arc<faultline_store::Handoff>,
 }
 
 /// Starts the digest loop, `config.workers.concurrency` job runners and the
 /// scheduler on `tasks`.
 pub fn spawn(ctx: WorkerContext, shutdown: &CancellationToken, tasks: &TaskTracker) {
     let ctx = Arc::new(ctx);
-    tasks.spawn(digest::run(ctx.clone(), shutdown.clone(), ctx.digest_wakeup.clone()));
+    tasks.spawn(digest::run(ctx.clone(), shutdown.clone()));
     for n in 0..ctx.config.workers.concurrency {
         tasks.spawn(runner::run_jobs(ctx.clone(), shutdown.clone(), tasks.clone(), n));
     }

@@ -84,7 +84,7 @@ pub async fn queue_claims_with_a_lease(store: &Store) {
             payload: vec![i as u8; 10],
         })
         .collect();
-    store.enqueue(&items).await.unwrap();
+    store.enqueue(&items, None).await.unwrap();
     assert_eq!(store.queue_depth().await.unwrap(), 5);
     assert_eq!(store.queue_depth_estimate().await.unwrap(), 5);
 
@@ -125,7 +125,7 @@ pub async fn queue_claims_never_overlap(store: &Store) {
             payload: vec![],
         })
         .collect();
-    store.enqueue(&items).await.unwrap();
+    store.enqueue(&items, None).await.unwrap();
     let mut tasks = Vec::new();
     for _ in 0..4 {
         let store = store.clone();
@@ -216,7 +216,7 @@ async fn project_with_queue(store: &Store, n: usize) -> (Pid, Vec<QueueId>) {
             payload: vec![],
         })
         .collect();
-    store.enqueue(&items).await.unwrap();
+    store.enqueue(&items, None).await.unwrap();
     let ids = store.claim_queued(n, Duration::from_secs(60)).await.unwrap().into_iter().map(|q| q.id).collect();
     (project.id, ids)
 }
@@ -288,7 +288,7 @@ async fn enqueue_more(store: &Store, project: Pid, n: usize) -> (Pid, Vec<QueueI
     let items: Vec<NewQueued> = (0..n)
         .map(|_| NewQueued { project_id: project, received_at: Timestamp::now(), meta: "{}".into(), payload: vec![] })
         .collect();
-    store.enqueue(&items).await.unwrap();
+    store.enqueue(&items, None).await.unwrap();
     let ids = store.claim_queued(n, Duration::from_secs(60)).await.unwrap().into_iter().map(|q| q.id).collect();
     (project, ids)
 }
@@ -320,6 +320,64 @@ pub async fn digest_is_exactly_once(store: &Store) {
         .unwrap();
     assert_eq!((again.rows, again.events, again.duplicate_events), (1, 0, 1));
     assert_eq!(store.issue(issues[0].id).await.unwrap().times_seen, 1);
+}
+
+/// Two workers holding the same rows (a lease expired under the first) race to store
+/// them: each row's contents land once, even items with no natural key of their own.
+pub async fn racing_batches_store_each_row_once(store: &Store) {
+    use faultline_store::NewAttachment;
+
+    let (project, q) = project_with_queue(store, 40).await;
+    let batch = |q: &[QueueId]| DigestBatch {
+        queue_ids: q.to_vec(),
+        attachments: q
+            .iter()
+            .map(|id| NewAttachment {
+                queue_id: *id,
+                project_id: project,
+                event_id: uuid::Uuid::from_u128(7),
+                name: format!("log-{id}.txt"),
+                content_type: "text/plain".into(),
+                attachment_type: "event.attachment".into(),
+                size: 1,
+                data: faultline_store::compress_payload(b"x"),
+            })
+            .collect(),
+        ..DigestBatch::default()
+    };
+    // Overlapping halves: rows 10..30 are in both.
+    let (a, b) = (batch(&q[..30]), batch(&q[10..]));
+    let (ra, rb) = tokio::join!(store.write_batch(&a), store.write_batch(&b));
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(ra.rows + rb.rows, 40, "every row is owned by exactly one batch");
+    assert_eq!(ra.rows_taken_elsewhere + rb.rows_taken_elsewhere, 20);
+    let stored = store.attachments(project, uuid::Uuid::from_u128(7)).await.unwrap();
+    assert_eq!(stored.len(), 40, "no attachment is stored twice");
+    assert_eq!(store.queue_depth().await.unwrap(), 0, "every row is consumed");
+    // The rows are gone, so a late third writer stores nothing.
+    let late = store.write_batch(&batch(&q)).await.unwrap();
+    assert_eq!((late.rows, late.rows_taken_elsewhere), (0, 40));
+    assert_eq!(store.attachments(project, uuid::Uuid::from_u128(7)).await.unwrap().len(), 40);
+}
+
+/// A batch that fails after claiming gives its rows back whole: released rows are
+/// claimed and stored by the next batch.
+pub async fn released_rows_are_stored_by_the_next_batch(store: &Store) {
+    let (project, q) = project_with_queue(store, 3).await;
+    store.release_queued(&q).await.unwrap();
+    let again: Vec<QueueId> =
+        store.claim_queued(10, Duration::from_secs(60)).await.unwrap().into_iter().map(|r| r.id).collect();
+    assert_eq!(again, q);
+    let out = store
+        .write_batch(&DigestBatch {
+            queue_ids: again.clone(),
+            events: again.iter().enumerate().map(|(i, id)| event(*id, project, "aaa", i as u128 + 1)).collect(),
+            ..DigestBatch::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!((out.rows, out.events), (3, 3));
+    assert_eq!(store.queue_depth().await.unwrap(), 0);
 }
 
 pub async fn resolved_issues_regress_ignored_do_not(store: &Store) {

@@ -97,7 +97,7 @@ async fn write(store: &Store, mut events: Vec<NewEvent>) -> Vec<IssueId> {
         .iter()
         .map(|e| NewQueued { project_id: e.project_id, received_at: e.received_at, meta: "{}".into(), payload: vec![] })
         .collect();
-    store.enqueue(&items).await.unwrap();
+    store.enqueue(&items, None).await.unwrap();
     let claimed = store.claim_queued(items.len(), Duration::from_secs(60)).await.unwrap();
     assert_eq!(claimed.len(), events.len());
     for (e, q) in events.iter_mut().zip(&claimed) {
@@ -442,7 +442,7 @@ pub async fn user_reports_and_statistics(store: &Store) {
     let org = p.organization_id;
     // A report about event 1 (issue A).
     let items = vec![NewQueued { project_id: p.id, received_at: Timestamp::now(), meta: "{}".into(), payload: vec![] }];
-    store.enqueue(&items).await.unwrap();
+    store.enqueue(&items, None).await.unwrap();
     let q = store.claim_queued(1, Duration::from_secs(60)).await.unwrap();
     let report = NewUserReport {
         queue_id: q[0].id,

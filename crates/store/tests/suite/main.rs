@@ -42,6 +42,8 @@ store_tests!(
     timestamps_round_trip,
     digest_batch_creates_issues_and_counts,
     digest_is_exactly_once,
+    racing_batches_store_each_row_once,
+    released_rows_are_stored_by_the_next_batch,
     resolved_issues_regress_ignored_do_not,
     merge_and_unmerge,
     alert_rules_outbox_and_log,

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use super::auth::{authenticate, Authenticated, Credentials};
 use super::body::{self, Reservation};
+use super::spool::Spooled;
 use super::IngestError;
 use crate::AppState;
 
@@ -71,6 +72,8 @@ struct Accept {
     /// The envelope, plain or (when `encoding` is set) compressed as it arrived.
     envelope: Vec<u8>,
     encoding: Option<&'static str>,
+    /// The plain envelope, when `envelope` is compressed.
+    plain: Option<Vec<u8>>,
     event_id: Option<Uuid>,
     /// Whether `event_id` was assigned here (the payload does not carry it).
     assigned_id: bool,
@@ -95,12 +98,12 @@ async fn accept(state: &AppState, a: Accept) -> Result<Option<Uuid>, IngestError
         }
     }
     ingest.limits.check(&state.store, &a.auth.auth, a.events).await?;
-    let (payload, encoding) = match a.encoding {
-        Some(encoding) => (a.envelope, Some(encoding)),
-        None if a.envelope.len() > COMPRESS_ABOVE => (compress_payload(&a.envelope), Some("zstd")),
-        None => (a.envelope, None),
+    let (payload, encoding, plain) = match a.encoding {
+        Some(encoding) => (a.envelope, Some(encoding), a.plain),
+        None if a.envelope.len() > COMPRESS_ABOVE => (compress_payload(&a.envelope), Some("zstd"), Some(a.envelope)),
+        None => (a.envelope, None, None),
     };
-    let meta = QueueMeta {
+    let mut meta = QueueMeta {
         client_ip: Some(a.client_ip.to_string()),
         key_id: a.auth.auth.key_id.0,
         sdk_client: a.auth.client,
@@ -108,16 +111,21 @@ async fn accept(state: &AppState, a: Accept) -> Result<Option<Uuid>, IngestError
         event_id: a.event_id.filter(|_| a.assigned_id).map(|id| id.simple().to_string()),
         encoding: encoding.map(String::from),
     };
-    drop(a.reservation);
+    let stored_meta = serde_json::to_string(&meta).unwrap_or_default();
+    // The in-process digest gets the envelope plain, so it need not decode it again.
+    let plain = plain.filter(|_| ingest.spool.hands_off()).map(|p| {
+        meta.encoding = None;
+        (p, serde_json::to_string(&meta).unwrap_or_default())
+    });
     ingest
         .spool
-        .append(NewQueued {
-            project_id: project,
-            received_at: Timestamp::now(),
-            meta: serde_json::to_string(&meta).unwrap_or_default(),
-            payload,
+        .append(Spooled {
+            row: NewQueued { project_id: project, received_at: Timestamp::now(), meta: stored_meta, payload },
+            plain,
         })
         .await?;
+    // The request's bytes were held until durable; from here the handoff bounds them.
+    drop(a.reservation);
     ingest.limits.note_enqueued();
     if let Some(id) = a.event_id.filter(|_| a.carries_event) {
         ingest.limits.remember(project, id);
@@ -138,6 +146,7 @@ pub(crate) async fn accept_raw(
         state,
         Accept {
             encoding: None,
+            plain: None,
             auth,
             envelope,
             event_id: None,
@@ -227,9 +236,9 @@ async fn envelope_bytes(
         None => (None, false),
     };
     drop(envelope);
-    let (envelope, encoding) = match body.compressed {
-        Some((raw, encoding)) => (raw, Some(encoding)),
-        None => (body.bytes, None),
+    let (envelope, encoding, plain) = match body.compressed {
+        Some((raw, encoding)) => (raw, Some(encoding), Some(body.bytes)),
+        None => (body.bytes, None, None),
     };
     let id = accept(
         state,
@@ -237,6 +246,7 @@ async fn envelope_bytes(
             auth,
             envelope,
             encoding,
+            plain,
             event_id,
             assigned_id,
             carries_event: has_primary,
@@ -317,6 +327,7 @@ async fn store_bytes(
         state,
         Accept {
             encoding: None,
+            plain: None,
             auth,
             envelope,
             event_id: Some(event_id),
@@ -397,6 +408,7 @@ pub(crate) async fn security(
             &state,
             Accept {
                 encoding: None,
+                plain: None,
                 auth,
                 envelope,
                 event_id: Some(first_id),
@@ -525,6 +537,7 @@ pub(crate) async fn minidump(
             &state,
             Accept {
                 encoding: None,
+                plain: None,
                 auth,
                 envelope: writer.finish(),
                 event_id: Some(event_id),
@@ -575,6 +588,7 @@ pub(crate) async fn attachments(
             &state,
             Accept {
                 encoding: None,
+                plain: None,
                 auth,
                 envelope: writer.finish(),
                 event_id: None,
@@ -682,6 +696,7 @@ async fn check_in(
         state,
         Accept {
             encoding: None,
+            plain: None,
             auth,
             envelope: writer.finish(),
             event_id: None,

@@ -42,9 +42,8 @@ use std::time::Duration;
 use axum::routing::{get, post};
 use axum::Router;
 use faultline_config::Config;
-use faultline_store::Store;
+use faultline_store::{Handoff, Store};
 use http::{HeaderName, Method};
-use tokio::sync::Notify;
 use tokio_util::task::TaskTracker;
 use tower_http::cors::{Any, CorsLayer};
 
@@ -83,13 +82,13 @@ impl Counters {
 }
 
 impl Ingest {
-    /// Sets up ingest and starts its spooler on `tasks`. `digest_wakeup` is notified
-    /// after every commit so in-process digest workers start at once.
-    pub fn start(config: &Config, store: &Store, tasks: &TaskTracker, digest_wakeup: Arc<Notify>) -> Ingest {
+    /// Sets up ingest and starts its spooler on `tasks`. With a `handoff` (a digest
+    /// runs in this process), committed payloads are handed to it in memory.
+    pub fn start(config: &Config, store: &Store, tasks: &TaskTracker, handoff: Option<Arc<Handoff>>) -> Ingest {
         Ingest {
             keys: KeyCache::new(Duration::from_secs(60), Duration::from_secs(10)),
             limits: limits::Limits::new(config.ingest.max_queue_depth),
-            spool: Spooler::start(store.clone(), tasks, digest_wakeup),
+            spool: Spooler::start(store.clone(), tasks, handoff),
             budget: body::MemoryBudget::new(config.ingest.memory_budget),
             proxies: client_ip::TrustedProxies::new(&config.ingest.trusted_proxies),
             counters: Counters::default(),

@@ -1,10 +1,12 @@
 //! Digestion: from the durable queue to stored issues and events.
 //!
-//! One loop per process claims a batch of queue rows (with a lease), processes their
-//! items in parallel on the blocking pool (one chunk per core), and writes the batch
-//! in one transaction that also deletes the rows ([`Store::write_batch`]). It wakes
-//! when ingest in this process commits, and polls otherwise (another process may be
-//! the one accepting events).
+//! One loop per process takes a batch of queue rows: those ingest in this process just
+//! committed, handed over in memory and already decoded ([`Handoff`]), topped up with
+//! rows claimed from the queue with a lease (spooled by another process, before a
+//! restart, or when the handoff was full). It processes their items in parallel on
+//! the blocking pool (one chunk per core) and writes the batch in one transaction that
+//! also consumes the rows ([`Store::write_batch`]), while it processes the next batch.
+//! It wakes when ingest in this process commits, and polls otherwise.
 
 mod batch;
 
@@ -13,8 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use faultline_processing::Processor;
-use faultline_store::{DigestBatch, Queued};
-use tokio::sync::Notify;
+use faultline_store::{DigestBatch, Handoff, QueueId, Queued};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::WorkerContext;
@@ -25,6 +27,9 @@ const BATCH: usize = 250;
 /// over quickly; a slow batch whose lease expires may be processed twice, but only
 /// one of the two writes lands ([`Store::write_batch`] deletes the rows first).
 const LEASE: Duration = Duration::from_secs(15);
+/// While the handoff keeps the loop busy, the queue is also claimed from every this
+/// many rounds.
+const COLD_EVERY: u64 = 8;
 /// How often an idle loop looks at the queue without being woken.
 const POLL: Duration = Duration::from_millis(250);
 /// Claims after which a failing row is processed alone, to isolate it.
@@ -32,55 +37,98 @@ const ISOLATE_AFTER: i32 = 3;
 /// How long a row that keeps failing on its own is put aside before the next try.
 const PARK_SECS: i64 = 3600;
 
-pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken, wakeup: Arc<Notify>) {
+pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken) {
     let processor = Arc::new(Processor::new());
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     tracing::debug!(cores, "digest started");
+    // Writing batch N overlaps with processing batch N + 1; one write at a time.
+    let mut writing: Option<JoinHandle<()>> = None;
+    let mut round: u64 = 0;
     while !shutdown.is_cancelled() {
-        let rows = match ctx.store.claim_queued(BATCH, LEASE).await {
-            Ok(rows) => rows,
+        round += 1;
+        let mut rows = ctx.handoff.take(BATCH);
+        // Rows the handoff had no room for (or that another process spooled, or that
+        // were spooled before a restart) wait in the queue: claim them when the
+        // handoff runs short, and some every few rounds anyway so they never starve.
+        let room = match rows.len() {
+            n if n < BATCH => BATCH - n,
+            _ if round % COLD_EVERY == 0 => BATCH / 4,
+            _ => 0,
+        };
+        let claimed = if room > 0 { ctx.store.claim_queued(room, LEASE).await } else { Ok(Vec::new()) };
+        match claimed {
+            Ok(claimed) => rows.extend(claimed),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot claim queued payloads; retrying");
-                pause(&shutdown, &wakeup, Duration::from_secs(2)).await;
-                continue;
+                if rows.is_empty() {
+                    pause(&shutdown, &ctx.handoff, Duration::from_secs(2)).await;
+                    continue;
+                }
             }
-        };
+        }
         if rows.is_empty() {
-            pause(&shutdown, &wakeup, POLL).await;
+            pause(&shutdown, &ctx.handoff, POLL).await;
             continue;
         }
         // Rows that failed before go alone, so one bad payload cannot block others.
         let (suspects, healthy): (Vec<Queued>, Vec<Queued>) =
             rows.into_iter().partition(|r| r.attempts > ISOLATE_AFTER);
         if !healthy.is_empty() {
-            digest(&ctx, &processor, healthy, cores, false).await;
+            let processed = process(&ctx, &processor, healthy, cores).await;
+            finish(&mut writing).await;
+            writing = Some(tokio::spawn(write(ctx.clone(), processed, false)));
         }
         for row in suspects {
-            digest(&ctx, &processor, vec![row], 1, true).await;
+            let processed = process(&ctx, &processor, vec![row], 1).await;
+            finish(&mut writing).await;
+            write(ctx.clone(), processed, true).await;
+        }
+    }
+    finish(&mut writing).await;
+    // Handed-over rows not taken yet go back to the queue at once, rather than when
+    // their lease runs out.
+    let left: Vec<QueueId> = ctx.handoff.take(usize::MAX).into_iter().map(|r| r.id).collect();
+    if !left.is_empty() {
+        if let Err(e) = ctx.store.release_queued(&left).await {
+            tracing::warn!(error = %e, rows = left.len(), "cannot release handed-over rows; their lease will expire");
         }
     }
     tracing::debug!("digest stopped");
 }
 
-async fn pause(shutdown: &CancellationToken, wakeup: &Notify, max: Duration) {
+async fn finish(writing: &mut Option<JoinHandle<()>>) {
+    if let Some(w) = writing.take() {
+        if let Err(e) = w.await {
+            tracing::error!(error = %e, "a digest write panicked; its rows will be retried");
+        }
+    }
+}
+
+async fn pause(shutdown: &CancellationToken, handoff: &Handoff, max: Duration) {
     tokio::select! {
         _ = shutdown.cancelled() => {}
-        _ = wakeup.notified() => {}
+        _ = handoff.woken() => {}
         _ = tokio::time::sleep(max) => {}
     }
 }
 
-/// Processes and writes one batch. On failure the rows stay claimed until their lease
-/// expires and are retried; a row failing alone is parked.
-async fn digest(ctx: &WorkerContext, processor: &Arc<Processor>, rows: Vec<Queued>, parallel: usize, alone: bool) {
-    let store = &ctx.store;
+/// A processed batch on its way to the store, or why it could not be processed.
+struct Processed {
+    ids: Vec<QueueId>,
+    started: Instant,
+    result: Result<(DigestBatch, batch::ItemStats, Duration), String>,
+}
+
+/// Processes a batch on the blocking pool, `parallel` chunks at once.
+async fn process(ctx: &WorkerContext, processor: &Arc<Processor>, rows: Vec<Queued>, parallel: usize) -> Processed {
     let started = Instant::now();
     let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
     let result = async {
         let mut project_ids: Vec<_> = rows.iter().map(|r| r.project_id).collect();
         project_ids.sort();
         project_ids.dedup();
-        let settings: HashMap<_, _> = store
+        let settings: HashMap<_, _> = ctx
+            .store
             .digest_settings(&project_ids)
             .await
             .map_err(|e| e.to_string())?
@@ -88,7 +136,19 @@ async fn digest(ctx: &WorkerContext, processor: &Arc<Processor>, rows: Vec<Queue
             .map(|s| (s.project_id, s))
             .collect();
         let (batch, stats) = process_parallel(processor, rows, Arc::new(settings), parallel).await?;
-        let processed = started.elapsed();
+        Ok((batch, stats, started.elapsed()))
+    }
+    .await;
+    Processed { ids, started, result }
+}
+
+/// Writes a processed batch and evaluates alerts. On failure the rows are released
+/// and retried; a row failing alone is parked.
+async fn write(ctx: Arc<WorkerContext>, processed: Processed, alone: bool) {
+    let Processed { ids, started, result } = processed;
+    let store = &ctx.store;
+    let result = async {
+        let (batch, stats, processing) = result?;
         let outcome = store.write_batch(&batch).await.map_err(|e| e.to_string())?;
         tracing::debug!(
             rows = outcome.rows,
@@ -98,14 +158,14 @@ async fn digest(ctx: &WorkerContext, processor: &Arc<Processor>, rows: Vec<Queue
             transactions = outcome.transactions,
             dropped = stats.dropped,
             failed = stats.failed,
-            process_ms = processed.as_millis() as u64,
+            process_ms = processing.as_millis() as u64,
             total_ms = started.elapsed().as_millis() as u64,
             "batch digested"
         );
         if !batch.check_ins.is_empty() {
             crate::crons::wake();
         }
-        crate::alerts::evaluate(ctx, &outcome).await;
+        crate::alerts::evaluate(&ctx, &outcome).await;
         Ok::<_, String>(())
     }
     .await;

@@ -1,0 +1,75 @@
+//! What the server spends on one event, stage by stage, for the load generator's
+//! events (a 14 KB Python exception, gzip as SDKs send it): the ingest side
+//! (inflate, envelope parse, event probe) and the digest side (processing,
+//! serialization, compression). Run: `cargo bench -p faultline-worker --bench pipeline`.
+
+use std::hint::black_box;
+
+use chrono::Utc;
+use criterion::{criterion_group, criterion_main, Criterion};
+use faultline_processing::{EventContext, GroupingStrategy, ItemKind, Processor};
+use faultline_protocol::{decode_body, probe_event, ContentEncoding, Envelope};
+use faultline_store::compress_payload;
+use rand::SeedableRng;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn benches(c: &mut Criterion) {
+    let now = Utc::now();
+    let secs = now.timestamp_micros() as f64 / 1e6;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let event = faultline_loadgen::event(&mut rng, 3, 14 * 1024, secs);
+    let envelope = faultline_loadgen::envelope(&event, secs);
+    let gzipped = faultline_loadgen::gzip(&envelope);
+    let parsed = Envelope::parse(&envelope).unwrap();
+    let payload = parsed.items[0].payload.to_vec();
+    let processor = Processor::new();
+    let ctx = EventContext {
+        received: now,
+        sent_at: Some(now),
+        client_ip: Some("203.0.113.9".parse().unwrap()),
+        sdk_client: Some("sentry.python/2.0.0"),
+        fallback_event_id: Some(uuid::Uuid::new_v4()),
+        scrub_ip: false,
+        scrub_data: true,
+        grouping: GroupingStrategy::Default,
+    };
+    let processed = processor.process_event(&payload, ItemKind::Event, &ctx).unwrap();
+    let stored = serde_json::to_vec(&processed.event).unwrap();
+    eprintln!(
+        "event {} B, envelope {} B, gzip {} B, stored JSON {} B, zstd {} B",
+        payload.len(),
+        envelope.len(),
+        gzipped.len(),
+        stored.len(),
+        compress_payload(&stored).len()
+    );
+
+    let mut g = c.benchmark_group("ingest");
+    g.bench_function("inflate", |b| {
+        b.iter(|| decode_body(black_box(&gzipped), ContentEncoding::Gzip, 1 << 24).unwrap())
+    });
+    g.bench_function("envelope_parse", |b| b.iter(|| Envelope::parse(black_box(&envelope)).unwrap().items.len()));
+    g.bench_function("probe_event", |b| b.iter(|| probe_event(black_box(&payload)).unwrap()));
+    g.finish();
+
+    let mut g = c.benchmark_group("digest");
+    g.bench_function("process_event", |b| {
+        b.iter(|| processor.process_event(black_box(&payload), ItemKind::Event, &ctx).unwrap())
+    });
+    g.bench_function("serialize", |b| b.iter(|| serde_json::to_vec(black_box(&processed.event)).unwrap()));
+    g.bench_function("compress", |b| b.iter(|| compress_payload(black_box(&stored))));
+    g.bench_function("whole", |b| {
+        b.iter(|| {
+            let body = decode_body(black_box(&gzipped), ContentEncoding::Gzip, 1 << 24).unwrap();
+            let envelope = Envelope::parse(&body).unwrap();
+            let p = processor.process_event(envelope.items[0].payload, ItemKind::Event, &ctx).unwrap();
+            compress_payload(&serde_json::to_vec(&p.event).unwrap())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(pipeline, benches);
+criterion_main!(pipeline);
