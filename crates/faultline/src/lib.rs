@@ -58,6 +58,7 @@ pub async fn start(mut config: Config, options: StartOptions) -> anyhow::Result<
     let config = Arc::new(config);
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
+    tasks.spawn(checkpoints(store.clone(), shutdown.clone()));
     // When this process digests, ingest hands it what it commits.
     let handoff = options.workers.then(|| Arc::new(Handoff::new()));
     if let Some(handoff) = &handoff {
@@ -77,6 +78,26 @@ pub async fn start(mut config: Config, options: StartOptions) -> anyhow::Result<
         tracing::info!(address = %addr, url = %config.http.public_url, "serving HTTP");
     }
     Ok(Running { local_addr, store, config, ingest: ingest_handle, shutdown, tasks, http })
+}
+
+/// How often SQLite's write-ahead logs are copied back into the database files.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Runs the store's checkpoints beside its writers until shutdown (see
+/// [`Store::checkpoint`]).
+async fn checkpoints(store: Store, shutdown: CancellationToken) {
+    if store.kind() != faultline_store::DatabaseKind::Sqlite {
+        return;
+    }
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(CHECKPOINT_EVERY) => {}
+        }
+        if let Err(e) = store.checkpoint().await {
+            tracing::warn!(error = %e, "checkpoint failed; the next one will retry");
+        }
+    }
 }
 
 impl Running {

@@ -66,7 +66,7 @@ macro_rules! transaction {
 
 #[derive(Clone)]
 pub(crate) enum Backend {
-    Sqlite { read: SqlitePool, write: SqlitePool, spool: SqlitePool },
+    Sqlite { read: SqlitePool, write: SqlitePool, spool: SqlitePool, spool_checkpoints: SqlitePool },
     Postgres(PgPool),
 }
 
@@ -113,7 +113,16 @@ impl Store {
                     .synchronous(SqliteSynchronous::Full)
                     .busy_timeout(Duration::from_secs(30))
                     .foreign_keys(true)
-                    .pragma("temp_store", "memory");
+                    // For new files: an event's compressed payload (2–3 KB) fills a
+                    // 4 KiB page alone; 8 KiB pages hold three.
+                    .page_size(8192)
+                    .pragma("temp_store", "memory")
+                    // Checkpoints run beside the writers ([`Store::checkpoint`]). The
+                    // writer's own, once the WAL holds 64 MiB, then has little left to
+                    // copy, and lets the WAL start over (only a checkpoint that caught
+                    // up with the writer can), which keeps the file from growing.
+                    .pragma("wal_autocheckpoint", "8192")
+                    .pragma("journal_size_limit", "67108864");
                 // Page caches are per connection, in KiB (negative = size, not pages):
                 // the writer keeps the hot index pages; readers share the OS page cache
                 // through mmap and keep small caches of their own, so memory does not
@@ -133,24 +142,32 @@ impl Store {
                     .connect_with(options.clone().pragma("cache_size", "-2048").pragma("mmap_size", "268435456"))
                     .await
                     .map_err(|e| connect_error(config, e))?;
-                // The spool: one connection does its appends, claims and deletes. It
-                // holds blobs that are written once and read at most once, so it needs
-                // little cache, and its WAL is truncated back after checkpoints.
+                // The spool: one connection does its appends, claims and deletes, a
+                // second its checkpoints. It holds blobs that are written once and read
+                // at most once, so it needs little cache; big pages pack them densely,
+                // and its WAL is truncated back after checkpoints.
+                let spool_options = options
+                    .filename(spool_path(path))
+                    .foreign_keys(false)
+                    .page_size(16384)
+                    .pragma("wal_autocheckpoint", "4096")
+                    .pragma("cache_size", "-4096");
                 let spool = SqlitePoolOptions::new()
                     .max_connections(1)
                     .min_connections(1)
                     .acquire_timeout(Duration::from_secs(60))
                     .idle_timeout(None)
-                    .connect_with(
-                        options
-                            .filename(spool_path(path))
-                            .foreign_keys(false)
-                            .pragma("cache_size", "-4096")
-                            .pragma("journal_size_limit", "67108864"),
-                    )
+                    .connect_with(spool_options.clone())
                     .await
                     .map_err(|e| connect_error(config, e))?;
-                Backend::Sqlite { read, write, spool }
+                let spool_checkpoints = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(0)
+                    .idle_timeout(Duration::from_secs(60))
+                    .connect_with(spool_options)
+                    .await
+                    .map_err(|e| connect_error(config, e))?;
+                Backend::Sqlite { read, write, spool, spool_checkpoints }
             }
             DatabaseKind::Postgres => {
                 let options = PgConnectOptions::from_str(config.url.expose()).map_err(|e| connect_error(config, e))?;
@@ -202,13 +219,26 @@ impl Store {
         Ok(())
     }
 
+    /// SQLite: copies committed WAL pages back into the database files (a passive
+    /// checkpoint, which never waits for or blocks the writers), so commits only
+    /// append to the WAL and checkpointing runs beside them. The process calls this
+    /// periodically; a no-op on PostgreSQL.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        if let Backend::Sqlite { read, spool_checkpoints, .. } = &self.backend {
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(read).await?;
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(spool_checkpoints).await?;
+        }
+        Ok(())
+    }
+
     /// Closes every connection, waiting for checked-out ones to come back.
     pub async fn close(&self) {
         match &self.backend {
-            Backend::Sqlite { read, write, spool } => {
+            Backend::Sqlite { read, write, spool, spool_checkpoints } => {
                 read.close().await;
                 write.close().await;
                 spool.close().await;
+                spool_checkpoints.close().await;
             }
             Backend::Postgres(pool) => pool.close().await,
         }

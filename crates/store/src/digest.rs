@@ -225,6 +225,106 @@ struct IssueAgg {
     last_seen: i64,
 }
 
+/// Looks up the ids of named per-organization rows (releases, environments) for
+/// `(project, name)` pairs, creating missing ones and their link to the project.
+/// Returns `(project, name) → id`. Two statements when nothing is new.
+macro_rules! names_on_sight {
+    ($tx:ident, $projects:expr, $wanted:expr, $table:literal, $name:literal, $link:literal, $link_id:literal) => {{
+        let mut wanted: Vec<(ProjectId, &str)> = $wanted.into_iter().filter(|(_, n)| !n.is_empty()).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut by_name: HashMap<(OrganizationId, String), i64> = HashMap::new();
+        let mut pairs: Vec<(OrganizationId, &str)> = wanted.iter().map(|(p, n)| ($projects[p].org, *n)).collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        for chunk in pairs.chunks(300) {
+            let mut q = QueryBuilder::new(concat!(
+                "SELECT id, organization_id, ",
+                $name,
+                " FROM ",
+                $table,
+                " WHERE (organization_id, ",
+                $name,
+                ") IN (VALUES "
+            ));
+            let mut list = q.separated(", ");
+            for (org, name) in chunk {
+                list.push("(");
+                list.push_bind_unseparated(*org);
+                list.push_unseparated(", ");
+                list.push_bind_unseparated(*name);
+                list.push_unseparated(")");
+            }
+            q.push(")");
+            let found: Vec<(i64, OrganizationId, String)> = q.build_query_as().fetch_all(&mut *$tx).await?;
+            by_name.extend(found.into_iter().map(|(id, org, name)| ((org, name), id)));
+        }
+        let missing: Vec<&(OrganizationId, &str)> =
+            pairs.iter().filter(|(o, n)| !by_name.contains_key(&(*o, n.to_string()))).collect();
+        for chunk in missing.chunks(300) {
+            let mut q =
+                QueryBuilder::new(concat!("INSERT INTO ", $table, " (organization_id, ", $name, ", created_at) "));
+            q.push_values(chunk, |mut row, (org, name)| {
+                row.push_bind(*org).push_bind(*name).push_bind(Timestamp::now());
+            });
+            // DO UPDATE (a no-op) so that a name created meanwhile by another worker
+            // is returned too.
+            q.push(concat!(
+                " ON CONFLICT (organization_id, ",
+                $name,
+                ") DO UPDATE SET ",
+                $name,
+                " = excluded.",
+                $name,
+                " RETURNING id, organization_id, ",
+                $name
+            ));
+            let created: Vec<(i64, OrganizationId, String)> = q.build_query_as().fetch_all(&mut *$tx).await?;
+            by_name.extend(created.into_iter().map(|(id, org, name)| ((org, name), id)));
+        }
+        let mut ids: HashMap<(ProjectId, String), i64> = HashMap::new();
+        for (project, name) in &wanted {
+            if let Some(id) = by_name.get(&($projects[project].org, name.to_string())) {
+                ids.insert((*project, name.to_string()), *id);
+            }
+        }
+        let links: Vec<(i64, ProjectId)> = ids.iter().map(|((p, _), id)| (*id, *p)).collect();
+        let mut linked: HashSet<(i64, ProjectId)> = HashSet::new();
+        for chunk in links.chunks(300) {
+            let mut q = QueryBuilder::new(concat!(
+                "SELECT ",
+                $link_id,
+                ", project_id FROM ",
+                $link,
+                " WHERE (",
+                $link_id,
+                ", project_id) IN (VALUES "
+            ));
+            let mut list = q.separated(", ");
+            for (id, project) in chunk {
+                list.push("(");
+                list.push_bind_unseparated(*id);
+                list.push_unseparated(", ");
+                list.push_bind_unseparated(*project);
+                list.push_unseparated(")");
+            }
+            q.push(")");
+            let found: Vec<(i64, ProjectId)> = q.build_query_as().fetch_all(&mut *$tx).await?;
+            linked.extend(found);
+        }
+        let unlinked: Vec<&(i64, ProjectId)> = links.iter().filter(|l| !linked.contains(l)).collect();
+        for chunk in unlinked.chunks(300) {
+            let mut q = QueryBuilder::new(concat!("INSERT INTO ", $link, " (", $link_id, ", project_id) "));
+            q.push_values(chunk, |mut row, (id, project)| {
+                row.push_bind(*id).push_bind(*project);
+            });
+            q.push(" ON CONFLICT DO NOTHING");
+            q.build().execute(&mut *$tx).await?;
+        }
+        ids
+    }};
+}
+
 impl Store {
     /// Writes a digested batch in one transaction, consuming its queue rows.
     pub async fn write_batch(&self, batch: &DigestBatch) -> Result<BatchOutcome> {
@@ -259,13 +359,25 @@ impl Store {
                 sqlx::query("DELETE FROM ingest_digested WHERE queue_id < $1").bind(floor).execute(&mut *tx).await?;
             }
             for chunk in receipts.chunks(500) {
+                // Rows marked by this batch are its alone, so only a receipt written
+                // before (by a batch that died after storing them) can exist.
+                let mut q = QueryBuilder::new("SELECT queue_id FROM ingest_digested WHERE queue_id IN (");
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                q.push(")");
+                let stored: HashSet<QueueId> = q.build_query_scalar().fetch_all(&mut *tx).await?.into_iter().collect();
+                let fresh: Vec<QueueId> = chunk.iter().copied().filter(|id| !stored.contains(id)).collect();
+                if fresh.is_empty() {
+                    continue;
+                }
                 let mut q = QueryBuilder::new("INSERT INTO ingest_digested (queue_id) ");
-                q.push_values(chunk, |mut row, id| {
+                q.push_values(&fresh, |mut row, id| {
                     row.push_bind(*id);
                 });
-                q.push(" ON CONFLICT DO NOTHING RETURNING queue_id");
-                let ids: Vec<QueueId> = q.build_query_scalar().fetch_all(&mut *tx).await?;
-                owned.extend(ids);
+                q.build().execute(&mut *tx).await?;
+                owned.extend(fresh);
             }
             out.rows = owned.len();
             out.rows_taken_elsewhere = batch.queue_ids.len() - owned.len();
@@ -305,65 +417,35 @@ impl Store {
             let transactions: Vec<&NewTransaction> =
                 batch.transactions.iter().filter(|t| live(t.queue_id, t.project_id)).collect();
 
-            // 3. Releases and environments, created on sight.
-            let mut releases: HashMap<(ProjectId, String), ReleaseId> = HashMap::new();
-            let mut environments: HashMap<(ProjectId, String), EnvironmentId> = HashMap::new();
-            let mut wanted_releases: Vec<(ProjectId, &str)> = events
+            // 3. Releases and environments, created on sight: one look-up for the
+            // batch, an insert only for new names.
+            let wanted_releases: Vec<(ProjectId, &str)> = events
                 .iter()
                 .filter_map(|e| e.release.as_deref().map(|r| (e.project_id, r)))
                 .chain(transactions.iter().filter_map(|t| t.release.as_deref().map(|r| (t.project_id, r))))
-                .filter(|(_, r)| !r.is_empty())
                 .collect();
-            wanted_releases.sort();
-            wanted_releases.dedup();
-            for (project, version) in wanted_releases {
-                let org = projects[&project].org;
-                let id: ReleaseId = sqlx::query_scalar(
-                    "INSERT INTO releases (organization_id, version, created_at) VALUES ($1, $2, $3)
-                     ON CONFLICT (organization_id, version) DO UPDATE SET version = excluded.version RETURNING id",
-                )
-                .bind(org)
-                .bind(version)
-                .bind(Timestamp::now())
-                .fetch_one(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO release_projects (release_id, project_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                )
-                .bind(id)
-                .bind(project)
-                .execute(&mut *tx)
-                .await?;
-                releases.insert((project, version.to_string()), id);
-            }
-            let mut wanted_envs: Vec<(ProjectId, &str)> = events
+            let releases: HashMap<(ProjectId, String), ReleaseId> =
+                names_on_sight!(tx, projects, wanted_releases, "releases", "version", "release_projects", "release_id")
+                    .into_iter()
+                    .map(|(k, id)| (k, ReleaseId(id)))
+                    .collect();
+            let wanted_envs: Vec<(ProjectId, &str)> = events
                 .iter()
                 .filter_map(|e| e.environment.as_deref().map(|r| (e.project_id, r)))
                 .chain(transactions.iter().filter_map(|t| t.environment.as_deref().map(|r| (t.project_id, r))))
-                .filter(|(_, r)| !r.is_empty())
                 .collect();
-            wanted_envs.sort();
-            wanted_envs.dedup();
-            for (project, name) in wanted_envs {
-                let org = projects[&project].org;
-                let id: EnvironmentId = sqlx::query_scalar(
-                    "INSERT INTO environments (organization_id, name, created_at) VALUES ($1, $2, $3)
-                     ON CONFLICT (organization_id, name) DO UPDATE SET name = excluded.name RETURNING id",
-                )
-                .bind(org)
-                .bind(name)
-                .bind(Timestamp::now())
-                .fetch_one(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO environment_projects (environment_id, project_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                )
-                .bind(id)
-                .bind(project)
-                .execute(&mut *tx)
-                .await?;
-                environments.insert((project, name.to_string()), id);
-            }
+            let environments: HashMap<(ProjectId, String), EnvironmentId> = names_on_sight!(
+                tx,
+                projects,
+                wanted_envs,
+                "environments",
+                "name",
+                "environment_projects",
+                "environment_id"
+            )
+            .into_iter()
+            .map(|(k, id)| (k, EnvironmentId(id)))
+            .collect();
 
             // 4. Known hashes of the projects involved.
             let mut hash_owner: HashMap<(ProjectId, String), IssueId> = HashMap::new();
@@ -475,7 +557,33 @@ impl Store {
 
             // 6. The events themselves; duplicates (same project and id) are skipped.
             let mut stored: HashSet<(ProjectId, Uuid)> = HashSet::new();
-            let rows: Vec<(usize, &NewEvent)> = events.iter().copied().enumerate().collect();
+            let mut rows: Vec<(usize, &NewEvent)> = events.iter().copied().enumerate().collect();
+            if kind == DatabaseKind::Sqlite {
+                // SQLite's one writer makes a look-up first exact, and inserting
+                // without RETURNING spares the driver a message per row.
+                let mut known: HashSet<(ProjectId, Uuid)> = HashSet::new();
+                for chunk in rows.chunks(500) {
+                    let mut q = QueryBuilder::new(
+                        "SELECT project_id, event_id FROM events WHERE (project_id, event_id) IN (VALUES ",
+                    );
+                    let mut list = q.separated(", ");
+                    for (_, e) in chunk {
+                        list.push("(");
+                        list.push_bind_unseparated(e.project_id);
+                        list.push_unseparated(", ");
+                        list.push_bind_unseparated(e.event_id);
+                        list.push_unseparated(")");
+                    }
+                    q.push(")");
+                    let found: Vec<(ProjectId, Uuid)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                    known.extend(found);
+                }
+                let mut first = HashSet::new();
+                rows.retain(|(_, e)| {
+                    !known.contains(&(e.project_id, e.event_id)) && first.insert((e.project_id, e.event_id))
+                });
+                stored.extend(rows.iter().map(|(_, e)| (e.project_id, e.event_id)));
+            }
             for chunk in rows.chunks(100) {
                 let mut q = QueryBuilder::new(
                     "INSERT INTO events (project_id, issue_id, event_id, timestamp, received_at, level, release_id, environment_id, payload) ",
@@ -493,9 +601,14 @@ impl Store {
                         )
                         .push_bind(&e.payload);
                 });
-                q.push(" ON CONFLICT (project_id, event_id) DO NOTHING RETURNING project_id, event_id");
-                let inserted: Vec<(ProjectId, Uuid)> = q.build_query_as().fetch_all(&mut *tx).await?;
-                stored.extend(inserted);
+                q.push(" ON CONFLICT (project_id, event_id) DO NOTHING");
+                if kind == DatabaseKind::Postgres {
+                    q.push(" RETURNING project_id, event_id");
+                    let inserted: Vec<(ProjectId, Uuid)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                    stored.extend(inserted);
+                } else {
+                    q.build().execute(&mut *tx).await?;
+                }
             }
             let mut seen_in_batch: HashSet<(ProjectId, Uuid)> = HashSet::new();
             let counted: Vec<(usize, &NewEvent)> = events
@@ -534,25 +647,37 @@ impl Store {
                 DatabaseKind::Postgres => ("GREATEST", "LEAST"),
                 DatabaseKind::Sqlite => ("MAX", "MIN"),
             };
-            let update_issue = format!(
-                "UPDATE issues SET times_seen = times_seen + $1, last_seen = {greatest}(last_seen, $2),
-                    regressed_at = CASE WHEN status = 1 THEN $2 ELSE regressed_at END,
-                    resolved_at = CASE WHEN status = 1 THEN NULL ELSE resolved_at END,
-                    status = CASE WHEN status = 1 THEN 0 ELSE status END
-                 WHERE id = $3 RETURNING regressed_at"
-            );
-            for (issue, agg) in &issues {
-                let regressed_at: Option<Timestamp> = sqlx::query_scalar(&update_issue)
-                    .bind(agg.count)
-                    .bind(Timestamp::from_micros(agg.last_seen))
-                    .bind(*issue)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                if regressed_at == Some(Timestamp::from_micros(agg.last_seen)) && !out.new_issues.contains(issue) {
-                    out.regressed_issues.push(*issue);
+            // One statement for every issue of the batch.
+            let issue_rows: Vec<_> = issues.iter().collect();
+            for chunk in issue_rows.chunks(300) {
+                let mut q = QueryBuilder::new(format!(
+                    "UPDATE issues SET times_seen = times_seen + v.column2, last_seen = {greatest}(last_seen, v.column3),
+                        regressed_at = CASE WHEN status = 1 THEN v.column3 ELSE regressed_at END,
+                        resolved_at = CASE WHEN status = 1 THEN NULL ELSE resolved_at END,
+                        status = CASE WHEN status = 1 THEN 0 ELSE status END
+                     FROM (VALUES "
+                ));
+                let mut list = q.separated(", ");
+                for (issue, agg) in chunk {
+                    list.push("(");
+                    list.push_bind_unseparated(**issue);
+                    list.push_unseparated(", ");
+                    list.push_bind_unseparated(agg.count);
+                    list.push_unseparated(", ");
+                    list.push_bind_unseparated(Timestamp::from_micros(agg.last_seen));
+                    list.push_unseparated(")");
                 }
-                out.touched_issues.push((*issue, agg.count));
+                q.push(") AS v WHERE issues.id = v.column1 RETURNING issues.id, issues.regressed_at");
+                let updated: Vec<(IssueId, Option<Timestamp>)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                for (issue, regressed_at) in updated {
+                    let last_seen = issues[&issue].last_seen;
+                    if regressed_at == Some(Timestamp::from_micros(last_seen)) && !out.new_issues.contains(&issue) {
+                        out.regressed_issues.push(issue);
+                    }
+                }
             }
+            out.regressed_issues.sort();
+            out.touched_issues = issues.iter().map(|(issue, agg)| (*issue, agg.count)).collect();
             let tag_rows: Vec<_> = tags.into_iter().collect();
             for chunk in tag_rows.chunks(200) {
                 let mut q = QueryBuilder::new(

@@ -30,6 +30,7 @@ use std::time::Duration;
 use faultline_config::DatabaseKind;
 use sqlx::QueryBuilder;
 
+use crate::backend::Backend;
 use crate::{ProjectId, QueueId, Result, Store, Timestamp};
 
 /// Request facts stored with each queued payload (the `meta` column, JSON): what
@@ -169,7 +170,13 @@ const CLAIM_POSTGRES: &str = "UPDATE ingest_queue SET locked_until = $1, attempt
      WHERE id IN (SELECT id FROM ingest_queue WHERE locked_until IS NULL OR locked_until < $2
                   ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
      RETURNING id, project_id, received_at, meta, payload, attempts";
-const CLAIM_SQLITE: &str = "UPDATE ingest_queue SET locked_until = $1, attempts = attempts + 1
+/// SQLite's spool keeps payloads apart (fetched after the claim).
+const CLAIM_SPOOL: &str = "UPDATE ingest_queue SET locked_until = $1, attempts = attempts + 1
+     WHERE id IN (SELECT id FROM ingest_queue WHERE locked_until IS NULL OR locked_until < $2
+                  ORDER BY id LIMIT $3)
+     RETURNING id, project_id, received_at, meta, attempts";
+/// SQLite's in-database queue (internal producers).
+const CLAIM_SQLITE_MAIN: &str = "UPDATE ingest_queue SET locked_until = $1, attempts = attempts + 1
      WHERE id IN (SELECT id FROM ingest_queue WHERE locked_until IS NULL OR locked_until < $2
                   ORDER BY id LIMIT $3)
      RETURNING id, project_id, received_at, meta, payload, attempts";
@@ -181,15 +188,18 @@ fn split(ids: &[QueueId]) -> (Vec<QueueId>, Vec<QueueId>) {
     (spool, main.into_iter().map(|id| QueueId(-id.0)).collect())
 }
 
-/// `UPDATE ingest_queue SET <set> WHERE id IN (…)` or a `DELETE`, chunked, on the
-/// pool chosen by `$which` (`spool` or `write`).
+/// `UPDATE … SET <set> WHERE id IN (…)` or a `DELETE`, chunked, on the pool chosen
+/// by `$which` (`spool` or `write`); the id column is `id` unless named.
 macro_rules! by_ids {
     ($which:ident, $store:expr, $ids:expr, |$q:ident| $head:expr) => {
+        by_ids!($which, $store, $ids, |$q| $head, "id")
+    };
+    ($which:ident, $store:expr, $ids:expr, |$q:ident| $head:expr, $column:literal) => {
         for chunk in $ids.chunks(500) {
             $which!($store, |pool| {
                 let mut $q = QueryBuilder::new("");
                 $head;
-                $q.push(" WHERE id IN (");
+                $q.push(concat!(" WHERE ", $column, " IN ("));
                 let mut list = $q.separated(", ");
                 for id in chunk {
                     list.push_bind(*id);
@@ -213,29 +223,54 @@ impl Store {
         }
         let locked_until = lease.map(|l| Timestamp::now().plus(l));
         let mut ids: Vec<QueueId> = Vec::with_capacity(items.len());
-        spool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            for chunk in items.chunks(200) {
-                let mut q = QueryBuilder::new(
-                    "INSERT INTO ingest_queue (project_id, received_at, meta, payload, locked_until) ",
-                );
-                q.push_values(chunk, |mut row, item| {
-                    row.push_bind(item.project_id)
-                        .push_bind(item.received_at)
-                        .push_bind(&item.meta)
-                        .push_bind(&item.payload)
-                        .push_bind(locked_until);
-                });
-                q.push(" RETURNING id");
-                // Ids grow in the order of the rows of one statement (one writer on
-                // SQLite; nextval per row in order on PostgreSQL), so sorted they line
-                // up with the items.
-                let mut chunk_ids: Vec<QueueId> = q.build_query_scalar().fetch_all(&mut *tx).await?;
-                chunk_ids.sort_unstable();
-                ids.extend(chunk_ids);
+        match &self.backend {
+            Backend::Sqlite { spool, .. } => {
+                let mut tx = spool.begin().await?;
+                for chunk in items.chunks(200) {
+                    let mut q =
+                        QueryBuilder::new("INSERT INTO ingest_queue (project_id, received_at, meta, locked_until) ");
+                    q.push_values(chunk, |mut row, item| {
+                        row.push_bind(item.project_id)
+                            .push_bind(item.received_at)
+                            .push_bind(&item.meta)
+                            .push_bind(locked_until);
+                    });
+                    // The spool has one writer, so the rows of one statement get
+                    // consecutive ids ending at the last one inserted.
+                    let last = q.build().execute(&mut *tx).await?.last_insert_rowid();
+                    let first = last - chunk.len() as i64 + 1;
+                    let mut q = QueryBuilder::new("INSERT INTO ingest_payloads (queue_id, payload) ");
+                    q.push_values(chunk.iter().enumerate(), |mut row, (i, item)| {
+                        row.push_bind(first + i as i64).push_bind(&item.payload);
+                    });
+                    q.build().execute(&mut *tx).await?;
+                    ids.extend((first..=last).map(QueueId));
+                }
+                tx.commit().await?;
             }
-            tx.commit().await?;
-        });
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                for chunk in items.chunks(200) {
+                    let mut q = QueryBuilder::new(
+                        "INSERT INTO ingest_queue (project_id, received_at, meta, payload, locked_until) ",
+                    );
+                    q.push_values(chunk, |mut row, item| {
+                        row.push_bind(item.project_id)
+                            .push_bind(item.received_at)
+                            .push_bind(&item.meta)
+                            .push_bind(&item.payload)
+                            .push_bind(locked_until);
+                    });
+                    q.push(" RETURNING id");
+                    // nextval is called per row in order, so sorted the ids line up
+                    // with the items even when other sessions insert meanwhile.
+                    let mut chunk_ids: Vec<QueueId> = q.build_query_scalar().fetch_all(&mut *tx).await?;
+                    chunk_ids.sort_unstable();
+                    ids.extend(chunk_ids);
+                }
+                tx.commit().await?;
+            }
+        }
         Ok(ids)
     }
 
@@ -243,35 +278,62 @@ impl Store {
     pub async fn claim_queued(&self, limit: usize, lease: Duration) -> Result<Vec<Queued>> {
         let now = Timestamp::now();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let sql = match self.kind() {
-            DatabaseKind::Postgres => CLAIM_POSTGRES,
-            DatabaseKind::Sqlite => CLAIM_SQLITE,
+        let mut rows = match &self.backend {
+            Backend::Sqlite { spool, write, .. } => {
+                let claimed: Vec<(QueueId, ProjectId, Timestamp, String, i32)> =
+                    sqlx::query_as(CLAIM_SPOOL).bind(now.plus(lease)).bind(now).bind(limit).fetch_all(spool).await?;
+                let mut payloads = std::collections::HashMap::with_capacity(claimed.len());
+                for chunk in claimed.chunks(500) {
+                    let mut q = QueryBuilder::new("SELECT queue_id, payload FROM ingest_payloads WHERE queue_id IN (");
+                    let mut list = q.separated(", ");
+                    for row in chunk {
+                        list.push_bind(row.0);
+                    }
+                    q.push(")");
+                    let found: Vec<(QueueId, Vec<u8>)> = q.build_query_as().fetch_all(spool).await?;
+                    payloads.extend(found);
+                }
+                let mut rows: Vec<Queued> = claimed
+                    .into_iter()
+                    .map(|(id, project_id, received_at, meta, attempts)| Queued {
+                        payload: payloads.remove(&id).unwrap_or_default(),
+                        id,
+                        project_id,
+                        received_at,
+                        meta,
+                        attempts,
+                    })
+                    .collect();
+                let room = limit - rows.len() as i64;
+                if room > 0 {
+                    let main: Vec<Queued> = sqlx::query_as(CLAIM_SQLITE_MAIN)
+                        .bind(now.plus(lease))
+                        .bind(now)
+                        .bind(room)
+                        .fetch_all(write)
+                        .await?;
+                    rows.extend(main.into_iter().map(|r| Queued { id: QueueId(-r.id.0), ..r }));
+                }
+                rows
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query_as(CLAIM_POSTGRES).bind(now.plus(lease)).bind(now).bind(limit).fetch_all(pool).await?
+            }
         };
-        let mut rows = spool!(self, |pool| sqlx::query_as::<_, Queued>(sql)
-            .bind(now.plus(lease))
-            .bind(now)
-            .bind(limit)
-            .fetch_all(pool)
-            .await)?;
-        rows.sort_by_key(|r| r.id);
-        let room = limit - rows.len() as i64;
-        if self.kind() == DatabaseKind::Sqlite && room > 0 {
-            let mut main = write!(self, |pool| sqlx::query_as::<_, Queued>(CLAIM_SQLITE)
-                .bind(now.plus(lease))
-                .bind(now)
-                .bind(room)
-                .fetch_all(pool)
-                .await)?;
-            main.sort_by_key(|r| r.id);
-            rows.extend(main.into_iter().map(|r| Queued { id: QueueId(-r.id.0), ..r }));
-        }
+        // Oldest first: spool rows, then the in-database queue's.
+        rows.sort_by_key(|r| if r.id.0 > 0 { (0, r.id.0) } else { (1, -r.id.0) });
         Ok(rows)
     }
 
     /// Removes rows (digested elsewhere, or in tests).
     pub async fn delete_queued(&self, ids: &[QueueId]) -> Result<()> {
         let (spool, main) = split(ids);
-        by_ids!(spool, self, spool, |q| q.push("DELETE FROM ingest_queue"));
+        if self.kind() == DatabaseKind::Sqlite {
+            by_ids!(spool, self, spool, |q| q.push("DELETE FROM ingest_queue"));
+            by_ids!(spool, self, spool, |q| q.push("DELETE FROM ingest_payloads"), "queue_id");
+        } else {
+            by_ids!(spool, self, spool, |q| q.push("DELETE FROM ingest_queue"));
+        }
         by_ids!(write, self, main, |q| q.push("DELETE FROM ingest_queue"));
         Ok(())
     }
@@ -334,12 +396,16 @@ impl Store {
 
     /// The oldest spooled rows, without claiming them (for diagnostics and tests).
     pub async fn peek_queued(&self, limit: i64) -> Result<Vec<Queued>> {
-        let rows = spool!(self, |pool| sqlx::query_as::<_, Queued>(
-            "SELECT id, project_id, received_at, meta, payload, attempts FROM ingest_queue ORDER BY id LIMIT $1"
-        )
-        .bind(limit)
-        .fetch_all(pool)
-        .await)?;
+        let sql = match self.kind() {
+            DatabaseKind::Sqlite => {
+                "SELECT q.id, q.project_id, q.received_at, q.meta, p.payload, q.attempts
+                 FROM ingest_queue q JOIN ingest_payloads p ON p.queue_id = q.id ORDER BY q.id LIMIT $1"
+            }
+            DatabaseKind::Postgres => {
+                "SELECT id, project_id, received_at, meta, payload, attempts FROM ingest_queue ORDER BY id LIMIT $1"
+            }
+        };
+        let rows = spool!(self, |pool| sqlx::query_as::<_, Queued>(sql).bind(limit).fetch_all(pool).await)?;
         Ok(rows)
     }
 
@@ -348,23 +414,37 @@ impl Store {
     /// left out (that batch stores them); rows whose mark expired (their batch died)
     /// are marked again, and their receipts tell whether they were stored.
     pub(crate) async fn mark_committing(&self, ids: &[QueueId]) -> Result<Vec<QueueId>> {
+        let Backend::Sqlite { spool, .. } = &self.backend else { return Ok(Vec::new()) };
         let now = Timestamp::now();
+        let until = now.plus(COMMIT_LEASE);
         let mut marked = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
-            let rows: Vec<QueueId> = spool!(self, |pool| {
-                let mut q = QueryBuilder::new("UPDATE ingest_queue SET committing = TRUE, locked_until = ");
-                q.push_bind(now.plus(COMMIT_LEASE));
-                q.push(" WHERE (NOT committing OR locked_until IS NULL OR locked_until < ");
-                q.push_bind(now);
-                q.push(") AND id IN (");
-                let mut list = q.separated(", ");
-                for id in chunk {
-                    list.push_bind(*id);
-                }
-                q.push(") RETURNING id");
-                q.build_query_scalar().fetch_all(pool).await
-            })?;
-            marked.extend(rows);
+            let mut q = QueryBuilder::new("UPDATE ingest_queue SET committing = TRUE, locked_until = ");
+            q.push_bind(until);
+            q.push(" WHERE (NOT committing OR locked_until IS NULL OR locked_until < ");
+            q.push_bind(now);
+            q.push(") AND id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            q.push(")");
+            let n = q.build().execute(spool).await?.rows_affected();
+            if n == chunk.len() as u64 {
+                marked.extend_from_slice(chunk);
+                continue;
+            }
+            // Some were not ours to mark: the ones that carry our mark are.
+            let mut q = QueryBuilder::new("SELECT id FROM ingest_queue WHERE committing AND locked_until = ");
+            q.push_bind(until);
+            q.push(" AND id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            q.push(")");
+            let ours: Vec<QueueId> = q.build_query_scalar().fetch_all(spool).await?;
+            marked.extend(ours);
         }
         Ok(marked)
     }
@@ -374,22 +454,25 @@ impl Store {
     /// transaction). A failure here only leaves rows whose receipts make the next
     /// claim skip them.
     pub(crate) async fn consume_spooled(&self, ids: &[QueueId]) -> Result<()> {
-        let (spool, _) = split(ids);
-        if spool.is_empty() || self.kind() != DatabaseKind::Sqlite {
+        let Backend::Sqlite { spool, .. } = &self.backend else { return Ok(()) };
+        let (ids, _) = split(ids);
+        if ids.is_empty() {
             return Ok(());
         }
-        by_ids!(spool, self, spool, |q| q.push("DELETE FROM ingest_queue"));
-        self.refresh_spool_floor().await
-    }
-
-    /// Reads the spool's smallest id (or the next one when it is empty).
-    async fn refresh_spool_floor(&self) -> Result<()> {
-        let floor: i64 = spool!(self, |pool| sqlx::query_scalar(
-            "SELECT COALESCE((SELECT MIN(id) FROM ingest_queue),
-                             (SELECT seq + 1 FROM sqlite_sequence WHERE name = 'ingest_queue'), 0)"
-        )
-        .fetch_one(pool)
-        .await)?;
+        let mut tx = spool.begin().await?;
+        for (table, column) in [("ingest_queue", "id"), ("ingest_payloads", "queue_id")] {
+            for chunk in ids.chunks(500) {
+                let mut q = QueryBuilder::new(format!("DELETE FROM {table} WHERE {column} IN ("));
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                q.push(")");
+                q.build().execute(&mut *tx).await?;
+            }
+        }
+        let floor: i64 = sqlx::query_scalar(SPOOL_FLOOR).fetch_one(&mut *tx).await?;
+        tx.commit().await?;
         self.spool_floor.fetch_max(floor, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
@@ -397,19 +480,22 @@ impl Store {
     /// SQLite, at migration: a spool that never held a row is new (a first start, or
     /// its file was removed), so any receipts belong to another spool's ids.
     pub(crate) async fn reset_receipts_of_a_new_spool(&self) -> Result<()> {
-        let used: Option<i64> =
-            spool!(self, |pool| sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = 'ingest_queue'")
-                .fetch_optional(pool)
-                .await)?;
+        let Backend::Sqlite { spool, write, .. } = &self.backend else { return Ok(()) };
+        let used: Option<i64> = sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = 'ingest_queue'")
+            .fetch_optional(spool)
+            .await?;
         if used.is_none() {
-            write!(self, |pool| sqlx::query("DELETE FROM ingest_digested")
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected()))?;
+            sqlx::query("DELETE FROM ingest_digested").execute(write).await?;
         }
-        self.refresh_spool_floor().await
+        let floor: i64 = sqlx::query_scalar(SPOOL_FLOOR).fetch_one(spool).await?;
+        self.spool_floor.fetch_max(floor, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
     }
 }
+
+/// The spool's smallest id, or the next one when it is empty.
+const SPOOL_FLOOR: &str = "SELECT COALESCE((SELECT MIN(id) FROM ingest_queue),
+    (SELECT seq + 1 FROM sqlite_sequence WHERE name = 'ingest_queue'), 0)";
 
 #[cfg(test)]
 mod tests {
