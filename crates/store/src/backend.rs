@@ -74,9 +74,9 @@ pub(crate) enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) backend: Backend,
-    /// SQLite: spool rows below this id are gone for good, so their digest receipts
-    /// can be pruned (see `queue`).
-    pub(crate) spool_floor: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// SQLite: the spool's smallest id as observed now and then, oldest first, for
+    /// pruning digest receipts (see `queue`).
+    pub(crate) spool_floors: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<(std::time::Instant, i64)>>>,
 }
 
 /// The spool's file beside the SQLite database: `data/faultline.db` →
@@ -188,7 +188,7 @@ impl Store {
                 Backend::Postgres(pool)
             }
         };
-        Ok(Store { backend, spool_floor: Default::default() })
+        Ok(Store { backend, spool_floors: Default::default() })
     }
 
     /// Which backend this store talks to.

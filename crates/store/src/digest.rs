@@ -10,6 +10,10 @@
 //! (attachments, sessions, client reports). Events are additionally idempotent on
 //! `(project_id, event_id)`.
 //!
+//! Multi-row statements are not kept prepared (`persistent(false)`): their text varies
+//! with the number of rows, and every variant a connection cached would hold its
+//! compiled program (large for a thousand rows) for good.
+//!
 //! Counters (issue counts, tags, hourly statistics) are aggregated in memory first and
 //! written with one upsert per distinct key, sorted, which keeps the statement count
 //! low and avoids deadlocks between concurrent workers on PostgreSQL.
@@ -175,6 +179,9 @@ pub struct NewCheckIn {
 pub struct DigestBatch {
     /// The queue rows this batch consumes.
     pub queue_ids: Vec<QueueId>,
+    /// When the earliest lease of those rows ends, if known (claimed rows): on SQLite
+    /// a batch stores spool rows only well within it.
+    pub lease_until: Option<Timestamp>,
     /// Error, message and CSP events.
     pub events: Vec<NewEvent>,
     /// Transactions.
@@ -256,7 +263,8 @@ macro_rules! names_on_sight {
                 list.push_unseparated(")");
             }
             q.push(")");
-            let found: Vec<(i64, OrganizationId, String)> = q.build_query_as().fetch_all(&mut *$tx).await?;
+            let found: Vec<(i64, OrganizationId, String)> =
+                q.build_query_as().persistent(false).fetch_all(&mut *$tx).await?;
             by_name.extend(found.into_iter().map(|(id, org, name)| ((org, name), id)));
         }
         let missing: Vec<&(OrganizationId, &str)> =
@@ -279,7 +287,8 @@ macro_rules! names_on_sight {
                 " RETURNING id, organization_id, ",
                 $name
             ));
-            let created: Vec<(i64, OrganizationId, String)> = q.build_query_as().fetch_all(&mut *$tx).await?;
+            let created: Vec<(i64, OrganizationId, String)> =
+                q.build_query_as().persistent(false).fetch_all(&mut *$tx).await?;
             by_name.extend(created.into_iter().map(|(id, org, name)| ((org, name), id)));
         }
         let mut ids: HashMap<(ProjectId, String), i64> = HashMap::new();
@@ -309,7 +318,7 @@ macro_rules! names_on_sight {
                 list.push_unseparated(")");
             }
             q.push(")");
-            let found: Vec<(i64, ProjectId)> = q.build_query_as().fetch_all(&mut *$tx).await?;
+            let found: Vec<(i64, ProjectId)> = q.build_query_as().persistent(false).fetch_all(&mut *$tx).await?;
             linked.extend(found);
         }
         let unlinked: Vec<&(i64, ProjectId)> = links.iter().filter(|l| !linked.contains(l)).collect();
@@ -319,7 +328,7 @@ macro_rules! names_on_sight {
                 row.push_bind(*id).push_bind(*project);
             });
             q.push(" ON CONFLICT DO NOTHING");
-            q.build().execute(&mut *$tx).await?;
+            q.build().persistent(false).execute(&mut *$tx).await?;
         }
         ids
     }};
@@ -330,18 +339,21 @@ impl Store {
     pub async fn write_batch(&self, batch: &DigestBatch) -> Result<BatchOutcome> {
         let kind = self.kind();
         let (spool_ids, main_ids): (Vec<QueueId>, Vec<QueueId>) = batch.queue_ids.iter().partition(|id| id.0 > 0);
-        let marked = match kind {
-            DatabaseKind::Sqlite => self.mark_committing(&spool_ids).await?,
-            DatabaseKind::Postgres => Vec::new(),
+        // SQLite spool rows are stored only within their lease (see `queue`); past it,
+        // another batch may hold them, and this one leaves them be.
+        let in_lease = batch.lease_until.is_none_or(|until| Timestamp::now().plus(crate::queue::LEASE_MARGIN) < until);
+        let receipts: Vec<QueueId> = match kind {
+            DatabaseKind::Sqlite if in_lease => spool_ids.clone(),
+            _ => Vec::new(),
         };
         let outcome = transaction!(self, |tx| {
             let mut out = BatchOutcome::default();
 
             // 1. Take ownership of the queue rows (see `queue` for the two backends).
             let mut owned: HashSet<QueueId> = HashSet::new();
-            let (receipts, deletions) = match kind {
-                DatabaseKind::Postgres => (&[][..], spool_ids),
-                DatabaseKind::Sqlite => (&marked[..], main_ids.iter().map(|id| QueueId(-id.0)).collect()),
+            let deletions = match kind {
+                DatabaseKind::Postgres => spool_ids.clone(),
+                DatabaseKind::Sqlite => main_ids.iter().map(|id| QueueId(-id.0)).collect(),
             };
             let sign = if kind == DatabaseKind::Sqlite { -1 } else { 1 };
             for chunk in deletions.chunks(500) {
@@ -351,23 +363,25 @@ impl Store {
                     list.push_bind(*id);
                 }
                 q.push(") RETURNING id");
-                let ids: Vec<QueueId> = q.build_query_scalar().fetch_all(&mut *tx).await?;
+                let ids: Vec<QueueId> = q.build_query_scalar().persistent(false).fetch_all(&mut *tx).await?;
                 owned.extend(ids.into_iter().map(|id| QueueId(sign * id.0)));
             }
             if !receipts.is_empty() {
-                let floor = self.spool_floor.load(std::sync::atomic::Ordering::Relaxed);
-                sqlx::query("DELETE FROM ingest_digested WHERE queue_id < $1").bind(floor).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM ingest_digested WHERE queue_id < $1")
+                    .bind(self.receipts_floor())
+                    .execute(&mut *tx)
+                    .await?;
             }
             for chunk in receipts.chunks(500) {
-                // Rows marked by this batch are its alone, so only a receipt written
-                // before (by a batch that died after storing them) can exist.
+                // One writer: what this look-up finds cannot change before the insert.
                 let mut q = QueryBuilder::new("SELECT queue_id FROM ingest_digested WHERE queue_id IN (");
                 let mut list = q.separated(", ");
                 for id in chunk {
                     list.push_bind(*id);
                 }
                 q.push(")");
-                let stored: HashSet<QueueId> = q.build_query_scalar().fetch_all(&mut *tx).await?.into_iter().collect();
+                let stored: HashSet<QueueId> =
+                    q.build_query_scalar().persistent(false).fetch_all(&mut *tx).await?.into_iter().collect();
                 let fresh: Vec<QueueId> = chunk.iter().copied().filter(|id| !stored.contains(id)).collect();
                 if fresh.is_empty() {
                     continue;
@@ -376,7 +390,7 @@ impl Store {
                 q.push_values(&fresh, |mut row, id| {
                     row.push_bind(*id);
                 });
-                q.build().execute(&mut *tx).await?;
+                q.build().persistent(false).execute(&mut *tx).await?;
                 owned.extend(fresh);
             }
             out.rows = owned.len();
@@ -404,7 +418,8 @@ impl Store {
                     list.push_bind(*id);
                 }
                 q.push(")");
-                let rows: Vec<(ProjectId, OrganizationId, bool)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                let rows: Vec<(ProjectId, OrganizationId, bool)> =
+                    q.build_query_as().persistent(false).fetch_all(&mut *tx).await?;
                 for (id, org, deleted) in rows {
                     projects.insert(id, ProjectRow { org, deleted });
                 }
@@ -465,7 +480,7 @@ impl Store {
                         list.push_bind(*h);
                     }
                     q.push(")");
-                    let rows: Vec<(String, IssueId)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                    let rows: Vec<(String, IssueId)> = q.build_query_as().persistent(false).fetch_all(&mut *tx).await?;
                     for (hash, issue) in rows {
                         hash_owner.insert((project, hash), issue);
                     }
@@ -575,7 +590,8 @@ impl Store {
                         list.push_unseparated(")");
                     }
                     q.push(")");
-                    let found: Vec<(ProjectId, Uuid)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                    let found: Vec<(ProjectId, Uuid)> =
+                        q.build_query_as().persistent(false).fetch_all(&mut *tx).await?;
                     known.extend(found);
                 }
                 let mut first = HashSet::new();
@@ -604,10 +620,11 @@ impl Store {
                 q.push(" ON CONFLICT (project_id, event_id) DO NOTHING");
                 if kind == DatabaseKind::Postgres {
                     q.push(" RETURNING project_id, event_id");
-                    let inserted: Vec<(ProjectId, Uuid)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                    let inserted: Vec<(ProjectId, Uuid)> =
+                        q.build_query_as().persistent(false).fetch_all(&mut *tx).await?;
                     stored.extend(inserted);
                 } else {
-                    q.build().execute(&mut *tx).await?;
+                    q.build().persistent(false).execute(&mut *tx).await?;
                 }
             }
             let mut seen_in_batch: HashSet<(ProjectId, Uuid)> = HashSet::new();
@@ -668,7 +685,8 @@ impl Store {
                     list.push_unseparated(")");
                 }
                 q.push(") AS v WHERE issues.id = v.column1 RETURNING issues.id, issues.regressed_at");
-                let updated: Vec<(IssueId, Option<Timestamp>)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                let updated: Vec<(IssueId, Option<Timestamp>)> =
+                    q.build_query_as().persistent(false).fetch_all(&mut *tx).await?;
                 for (issue, regressed_at) in updated {
                     let last_seen = issues[&issue].last_seen;
                     if regressed_at == Some(Timestamp::from_micros(last_seen)) && !out.new_issues.contains(&issue) {
@@ -696,7 +714,7 @@ impl Store {
                       first_seen = {least}(issue_tags.first_seen, excluded.first_seen),
                       last_seen = {greatest}(issue_tags.last_seen, excluded.last_seen)"
                 ));
-                q.build().execute(&mut *tx).await?;
+                q.build().persistent(false).execute(&mut *tx).await?;
             }
             let hour_rows: Vec<_> = issue_hours.into_iter().collect();
             for chunk in hour_rows.chunks(300) {
@@ -705,7 +723,7 @@ impl Store {
                     row.push_bind(*issue).push_bind(*hour).push_bind(*n);
                 });
                 q.push(" ON CONFLICT (issue_id, bucket) DO UPDATE SET times_seen = issue_hourly_stats.times_seen + excluded.times_seen");
-                q.build().execute(&mut *tx).await?;
+                q.build().persistent(false).execute(&mut *tx).await?;
             }
 
             // 8. Transactions: groups on sight, rows idempotent on event id.
@@ -763,7 +781,7 @@ impl Store {
                     row.push_bind(*project).push_bind(*category).push_bind(*hour).push_bind(*n);
                 });
                 q.push(" ON CONFLICT (project_id, category, bucket) DO UPDATE SET times_seen = project_hourly_stats.times_seen + excluded.times_seen");
-                q.build().execute(&mut *tx).await?;
+                q.build().persistent(false).execute(&mut *tx).await?;
             }
 
             // 9. First event of a project.
@@ -936,7 +954,7 @@ impl Store {
             }
             out
         });
-        if let Err(e) = self.consume_spooled(&marked).await {
+        if let Err(e) = self.consume_spooled(&receipts).await {
             // The receipts make the next claim of these rows only delete them.
             tracing::warn!(error = %e, "cannot delete digested rows from the spool; they will be skipped later");
         }

@@ -4,7 +4,7 @@ use crate::StoreError;
 
 /// zstd level: 3 is zstd's default and compresses event JSON to roughly a fifth at
 /// several hundred MB/s.
-const LEVEL: i32 = 3;
+const LEVEL: i32 = 1;
 
 thread_local! {
     /// One compression context per thread: creating a context costs more than

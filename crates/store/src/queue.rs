@@ -9,15 +9,16 @@
 //! - **PostgreSQL**: `ingest_queue`. A digest batch deletes its rows in the
 //!   transaction that stores their contents, so exactly one batch stores each row.
 //! - **SQLite**: the spool, `ingest_queue` in a file of its own (`spool!`), so that
-//!   appending never waits for the main database's single writer. A digest batch
-//!   first marks its rows `committing` in the spool, which only succeeds for rows no
-//!   other batch is committing ([`Store::mark_committing`]): from then on the rows are
-//!   its alone. It records a receipt per row (`ingest_digested`) in the main
-//!   transaction that stores the contents, and deletes the rows from the spool after
-//!   that commits. A batch that died in between leaves marked rows; once their mark
-//!   expires they are claimed again, and their receipts show they were stored, so
-//!   they are only deleted. Receipts of rows gone from the spool (ids below its
-//!   smallest) are pruned in later transactions.
+//!   appending never waits for the main database's single writer, and each group
+//!   commit is one statement. A digest batch records a receipt per row
+//!   (`ingest_digested`) in the main transaction that stores the contents, skipping
+//!   rows that already have one, and deletes the rows from the spool after that
+//!   commits. A batch that died in between leaves its rows; once their lease expires
+//!   they are claimed again, and their receipts show they were stored, so they are
+//!   only deleted. Receipts are needed while some batch may still store their rows:
+//!   rows are claimed only while they exist, and a batch stores rows only within
+//!   their lease ([`DigestBatch::lease_until`]), so receipts of rows that were gone
+//!   from the spool [`RECEIPTS_KEPT`] ago are pruned.
 //!   Internal producers whose rows must be queued atomically with their cause (cron
 //!   failure events) use `ingest_queue` in the main database, deleted in the main
 //!   transaction as on PostgreSQL; those rows carry negative [`QueueId`]s, so the two
@@ -86,11 +87,17 @@ pub struct Queued {
     pub payload: Vec<u8>,
     /// How many times it has been claimed, this time included.
     pub attempts: i32,
+    /// When the claim's lease ends.
+    pub locked_until: Option<Timestamp>,
 }
 
-/// How long a SQLite spool row marked by a committing digest batch stays its own. A
-/// batch that takes longer than this to store its contents could be stored twice.
-const COMMIT_LEASE: Duration = Duration::from_secs(600);
+/// How long receipts outlive their spool rows. Far longer than any lease plus the
+/// time a batch's transaction takes: a batch that stores its rows later than this
+/// after their lease could store them twice.
+pub(crate) const RECEIPTS_KEPT: Duration = Duration::from_secs(120);
+/// A batch stores its rows only if their lease has at least this much left, so its
+/// transaction ends within the lease.
+pub(crate) const LEASE_MARGIN: Duration = Duration::from_secs(10);
 
 /// Freshly spooled rows handed straight to the digest of the same process, decoded,
 /// so that it neither reads them back nor decodes them again. They are spooled
@@ -108,7 +115,7 @@ impl Handoff {
     /// The lease of handed-over rows; the digest takes them well within it.
     pub const LEASE: Duration = Duration::from_secs(30);
     const MAX_ROWS: usize = 8192;
-    const MAX_BYTES: usize = 32 << 20;
+    const MAX_BYTES: usize = 16 << 20;
 
     /// An empty handoff.
     pub fn new() -> Handoff {
@@ -169,17 +176,11 @@ impl Default for Handoff {
 const CLAIM_POSTGRES: &str = "UPDATE ingest_queue SET locked_until = $1, attempts = attempts + 1
      WHERE id IN (SELECT id FROM ingest_queue WHERE locked_until IS NULL OR locked_until < $2
                   ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
-     RETURNING id, project_id, received_at, meta, payload, attempts";
-/// SQLite's spool keeps payloads apart (fetched after the claim).
-const CLAIM_SPOOL: &str = "UPDATE ingest_queue SET locked_until = $1, attempts = attempts + 1
+     RETURNING id, project_id, received_at, meta, payload, attempts, locked_until";
+const CLAIM_SQLITE: &str = "UPDATE ingest_queue SET locked_until = $1, attempts = attempts + 1
      WHERE id IN (SELECT id FROM ingest_queue WHERE locked_until IS NULL OR locked_until < $2
                   ORDER BY id LIMIT $3)
-     RETURNING id, project_id, received_at, meta, attempts";
-/// SQLite's in-database queue (internal producers).
-const CLAIM_SQLITE_MAIN: &str = "UPDATE ingest_queue SET locked_until = $1, attempts = attempts + 1
-     WHERE id IN (SELECT id FROM ingest_queue WHERE locked_until IS NULL OR locked_until < $2
-                  ORDER BY id LIMIT $3)
-     RETURNING id, project_id, received_at, meta, payload, attempts";
+     RETURNING id, project_id, received_at, meta, payload, attempts, locked_until";
 
 /// Ids split by where their rows live: (spool, main database's `ingest_queue` as
 /// stored, i.e. positive).
@@ -205,66 +206,67 @@ macro_rules! by_ids {
                     list.push_bind(*id);
                 }
                 $q.push(")");
-                $q.build().execute(pool).await.map(|r| r.rows_affected())
+                $q.build().persistent(false).execute(pool).await.map(|r| r.rows_affected())
             })?;
         }
     };
 }
 
 impl Store {
-    /// Appends payloads to the spool in one transaction (multi-row inserts) and
-    /// returns their ids, in order; when this returns they are durable. With a
-    /// `lease`, the rows are inserted already claimed for that long: the caller hands
-    /// them to a digest in this process, and other workers take them only if that
-    /// lease expires.
+    /// Appends payloads to the spool (one statement per thousand) and returns their
+    /// ids, in order; when this returns they are durable. With a `lease`, the rows
+    /// are inserted already claimed for that long: the caller hands them to a digest
+    /// in this process, and other workers take them only if that lease expires.
     pub async fn enqueue(&self, items: &[NewQueued], lease: Option<Duration>) -> Result<Vec<QueueId>> {
         if items.is_empty() {
             return Ok(Vec::new());
         }
         let locked_until = lease.map(|l| Timestamp::now().plus(l));
+        // A macro, not a closure: the builder's database type differs per arm.
+        macro_rules! insert {
+            ($chunk:expr) => {{
+                let mut q = QueryBuilder::new(
+                    "INSERT INTO ingest_queue (project_id, received_at, meta, payload, locked_until) ",
+                );
+                q.push_values($chunk, |mut row, item| {
+                    row.push_bind(item.project_id)
+                        .push_bind(item.received_at)
+                        .push_bind(&item.meta)
+                        .push_bind(&item.payload)
+                        .push_bind(locked_until);
+                });
+                q
+            }};
+        }
         let mut ids: Vec<QueueId> = Vec::with_capacity(items.len());
         match &self.backend {
             Backend::Sqlite { spool, .. } => {
-                let mut tx = spool.begin().await?;
-                for chunk in items.chunks(200) {
-                    let mut q =
-                        QueryBuilder::new("INSERT INTO ingest_queue (project_id, received_at, meta, locked_until) ");
-                    q.push_values(chunk, |mut row, item| {
-                        row.push_bind(item.project_id)
-                            .push_bind(item.received_at)
-                            .push_bind(&item.meta)
-                            .push_bind(locked_until);
-                    });
+                // One statement commits on its own; several share a transaction.
+                let mut tx = if items.len() > ENQUEUE_CHUNK { Some(spool.begin().await?) } else { None };
+                for chunk in items.chunks(ENQUEUE_CHUNK) {
+                    let mut q = insert!(chunk);
+                    let done = match tx.as_mut() {
+                        Some(tx) => q.build().persistent(false).execute(&mut **tx).await?,
+                        None => q.build().persistent(false).execute(spool).await?,
+                    };
                     // The spool has one writer, so the rows of one statement get
                     // consecutive ids ending at the last one inserted.
-                    let last = q.build().execute(&mut *tx).await?.last_insert_rowid();
-                    let first = last - chunk.len() as i64 + 1;
-                    let mut q = QueryBuilder::new("INSERT INTO ingest_payloads (queue_id, payload) ");
-                    q.push_values(chunk.iter().enumerate(), |mut row, (i, item)| {
-                        row.push_bind(first + i as i64).push_bind(&item.payload);
-                    });
-                    q.build().execute(&mut *tx).await?;
-                    ids.extend((first..=last).map(QueueId));
+                    let last = done.last_insert_rowid();
+                    ids.extend((last - chunk.len() as i64 + 1..=last).map(QueueId));
                 }
-                tx.commit().await?;
+                if let Some(tx) = tx {
+                    tx.commit().await?;
+                }
             }
             Backend::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                for chunk in items.chunks(200) {
-                    let mut q = QueryBuilder::new(
-                        "INSERT INTO ingest_queue (project_id, received_at, meta, payload, locked_until) ",
-                    );
-                    q.push_values(chunk, |mut row, item| {
-                        row.push_bind(item.project_id)
-                            .push_bind(item.received_at)
-                            .push_bind(&item.meta)
-                            .push_bind(&item.payload)
-                            .push_bind(locked_until);
-                    });
+                for chunk in items.chunks(ENQUEUE_CHUNK) {
+                    let mut q = insert!(chunk);
                     q.push(" RETURNING id");
                     // nextval is called per row in order, so sorted the ids line up
                     // with the items even when other sessions insert meanwhile.
-                    let mut chunk_ids: Vec<QueueId> = q.build_query_scalar().fetch_all(&mut *tx).await?;
+                    let mut chunk_ids: Vec<QueueId> =
+                        q.build_query_scalar().persistent(false).fetch_all(&mut *tx).await?;
                     chunk_ids.sort_unstable();
                     ids.extend(chunk_ids);
                 }
@@ -278,48 +280,26 @@ impl Store {
     pub async fn claim_queued(&self, limit: usize, lease: Duration) -> Result<Vec<Queued>> {
         let now = Timestamp::now();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut rows = match &self.backend {
-            Backend::Sqlite { spool, write, .. } => {
-                let claimed: Vec<(QueueId, ProjectId, Timestamp, String, i32)> =
-                    sqlx::query_as(CLAIM_SPOOL).bind(now.plus(lease)).bind(now).bind(limit).fetch_all(spool).await?;
-                let mut payloads = std::collections::HashMap::with_capacity(claimed.len());
-                for chunk in claimed.chunks(500) {
-                    let mut q = QueryBuilder::new("SELECT queue_id, payload FROM ingest_payloads WHERE queue_id IN (");
-                    let mut list = q.separated(", ");
-                    for row in chunk {
-                        list.push_bind(row.0);
-                    }
-                    q.push(")");
-                    let found: Vec<(QueueId, Vec<u8>)> = q.build_query_as().fetch_all(spool).await?;
-                    payloads.extend(found);
-                }
-                let mut rows: Vec<Queued> = claimed
-                    .into_iter()
-                    .map(|(id, project_id, received_at, meta, attempts)| Queued {
-                        payload: payloads.remove(&id).unwrap_or_default(),
-                        id,
-                        project_id,
-                        received_at,
-                        meta,
-                        attempts,
-                    })
-                    .collect();
-                let room = limit - rows.len() as i64;
-                if room > 0 {
-                    let main: Vec<Queued> = sqlx::query_as(CLAIM_SQLITE_MAIN)
-                        .bind(now.plus(lease))
-                        .bind(now)
-                        .bind(room)
-                        .fetch_all(write)
-                        .await?;
-                    rows.extend(main.into_iter().map(|r| Queued { id: QueueId(-r.id.0), ..r }));
-                }
-                rows
-            }
-            Backend::Postgres(pool) => {
-                sqlx::query_as(CLAIM_POSTGRES).bind(now.plus(lease)).bind(now).bind(limit).fetch_all(pool).await?
-            }
+        let sql = match self.kind() {
+            DatabaseKind::Postgres => CLAIM_POSTGRES,
+            DatabaseKind::Sqlite => CLAIM_SQLITE,
         };
+        let mut rows = spool!(self, |pool| sqlx::query_as::<_, Queued>(sql)
+            .bind(now.plus(lease))
+            .bind(now)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        let room = limit - rows.len() as i64;
+        if self.kind() == DatabaseKind::Sqlite && room > 0 {
+            let main = write!(self, |pool| sqlx::query_as::<_, Queued>(CLAIM_SQLITE)
+                .bind(now.plus(lease))
+                .bind(now)
+                .bind(room)
+                .fetch_all(pool)
+                .await)?;
+            rows.extend(main.into_iter().map(|r| Queued { id: QueueId(-r.id.0), ..r }));
+        }
         // Oldest first: spool rows, then the in-database queue's.
         rows.sort_by_key(|r| if r.id.0 > 0 { (0, r.id.0) } else { (1, -r.id.0) });
         Ok(rows)
@@ -328,12 +308,7 @@ impl Store {
     /// Removes rows (digested elsewhere, or in tests).
     pub async fn delete_queued(&self, ids: &[QueueId]) -> Result<()> {
         let (spool, main) = split(ids);
-        if self.kind() == DatabaseKind::Sqlite {
-            by_ids!(spool, self, spool, |q| q.push("DELETE FROM ingest_queue"));
-            by_ids!(spool, self, spool, |q| q.push("DELETE FROM ingest_payloads"), "queue_id");
-        } else {
-            by_ids!(spool, self, spool, |q| q.push("DELETE FROM ingest_queue"));
-        }
+        by_ids!(spool, self, spool, |q| q.push("DELETE FROM ingest_queue"));
         by_ids!(write, self, main, |q| q.push("DELETE FROM ingest_queue"));
         Ok(())
     }
@@ -342,11 +317,7 @@ impl Store {
     /// that failed before its contents were stored).
     pub async fn release_queued(&self, ids: &[QueueId]) -> Result<()> {
         let (spool, main) = split(ids);
-        let sql = match self.kind() {
-            DatabaseKind::Sqlite => "UPDATE ingest_queue SET locked_until = NULL, committing = FALSE",
-            DatabaseKind::Postgres => "UPDATE ingest_queue SET locked_until = NULL",
-        };
-        by_ids!(spool, self, spool, |q| q.push(sql));
+        by_ids!(spool, self, spool, |q| q.push("UPDATE ingest_queue SET locked_until = NULL"));
         by_ids!(write, self, main, |q| q.push("UPDATE ingest_queue SET locked_until = NULL"));
         Ok(())
     }
@@ -356,12 +327,8 @@ impl Store {
     pub async fn park_queued(&self, ids: &[QueueId], secs: i64) -> Result<()> {
         let until = Timestamp::now().plus_secs(secs);
         let (spool, main) = split(ids);
-        let sql = match self.kind() {
-            DatabaseKind::Sqlite => "UPDATE ingest_queue SET committing = FALSE, locked_until = ",
-            DatabaseKind::Postgres => "UPDATE ingest_queue SET locked_until = ",
-        };
         by_ids!(spool, self, spool, |q| {
-            q.push(sql);
+            q.push("UPDATE ingest_queue SET locked_until = ");
             q.push_bind(until);
         });
         by_ids!(write, self, main, |q| {
@@ -396,85 +363,47 @@ impl Store {
 
     /// The oldest spooled rows, without claiming them (for diagnostics and tests).
     pub async fn peek_queued(&self, limit: i64) -> Result<Vec<Queued>> {
-        let sql = match self.kind() {
-            DatabaseKind::Sqlite => {
-                "SELECT q.id, q.project_id, q.received_at, q.meta, p.payload, q.attempts
-                 FROM ingest_queue q JOIN ingest_payloads p ON p.queue_id = q.id ORDER BY q.id LIMIT $1"
-            }
-            DatabaseKind::Postgres => {
-                "SELECT id, project_id, received_at, meta, payload, attempts FROM ingest_queue ORDER BY id LIMIT $1"
-            }
-        };
-        let rows = spool!(self, |pool| sqlx::query_as::<_, Queued>(sql).bind(limit).fetch_all(pool).await)?;
+        let rows = spool!(self, |pool| {
+            sqlx::query_as::<_, Queued>(
+            "SELECT id, project_id, received_at, meta, payload, attempts, locked_until FROM ingest_queue ORDER BY id LIMIT $1"
+        )
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+        })?;
         Ok(rows)
     }
 
-    /// SQLite: marks the spool rows among `ids` as being committed by the caller, for
-    /// [`COMMIT_LEASE`]; returns the ids marked. Rows another batch is committing are
-    /// left out (that batch stores them); rows whose mark expired (their batch died)
-    /// are marked again, and their receipts tell whether they were stored.
-    pub(crate) async fn mark_committing(&self, ids: &[QueueId]) -> Result<Vec<QueueId>> {
-        let Backend::Sqlite { spool, .. } = &self.backend else { return Ok(Vec::new()) };
-        let now = Timestamp::now();
-        let until = now.plus(COMMIT_LEASE);
-        let mut marked = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
-            let mut q = QueryBuilder::new("UPDATE ingest_queue SET committing = TRUE, locked_until = ");
-            q.push_bind(until);
-            q.push(" WHERE (NOT committing OR locked_until IS NULL OR locked_until < ");
-            q.push_bind(now);
-            q.push(") AND id IN (");
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            q.push(")");
-            let n = q.build().execute(spool).await?.rows_affected();
-            if n == chunk.len() as u64 {
-                marked.extend_from_slice(chunk);
-                continue;
-            }
-            // Some were not ours to mark: the ones that carry our mark are.
-            let mut q = QueryBuilder::new("SELECT id FROM ingest_queue WHERE committing AND locked_until = ");
-            q.push_bind(until);
-            q.push(" AND id IN (");
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            q.push(")");
-            let ours: Vec<QueueId> = q.build_query_scalar().fetch_all(spool).await?;
-            marked.extend(ours);
-        }
-        Ok(marked)
-    }
-
-    /// SQLite: after a batch's transaction committed, deletes its spool rows and
-    /// notes the new floor below which receipts can go (in the next batch's
-    /// transaction). A failure here only leaves rows whose receipts make the next
-    /// claim skip them.
+    /// SQLite: after a batch's transaction committed, deletes its spool rows, and now
+    /// and then notes the spool's floor (its smallest id) for pruning receipts. A
+    /// failure here only leaves rows whose receipts make their next claim skip them.
     pub(crate) async fn consume_spooled(&self, ids: &[QueueId]) -> Result<()> {
         let Backend::Sqlite { spool, .. } = &self.backend else { return Ok(()) };
         let (ids, _) = split(ids);
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let mut tx = spool.begin().await?;
-        for (table, column) in [("ingest_queue", "id"), ("ingest_payloads", "queue_id")] {
-            for chunk in ids.chunks(500) {
-                let mut q = QueryBuilder::new(format!("DELETE FROM {table} WHERE {column} IN ("));
-                let mut list = q.separated(", ");
-                for id in chunk {
-                    list.push_bind(*id);
-                }
-                q.push(")");
-                q.build().execute(&mut *tx).await?;
+        by_ids!(spool, self, ids, |q| q.push("DELETE FROM ingest_queue"));
+        let due = self
+            .spool_floors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .back()
+            .is_none_or(|(at, _)| at.elapsed() >= FLOOR_EVERY);
+        if due {
+            let floor: i64 = sqlx::query_scalar(SPOOL_FLOOR).fetch_one(spool).await?;
+            let mut floors = self.spool_floors.lock().unwrap_or_else(|e| e.into_inner());
+            floors.push_back((std::time::Instant::now(), floor));
+            // Keep one observation older than RECEIPTS_KEPT, the one pruning uses.
+            while floors.len() > 1 && floors[1].0.elapsed() >= RECEIPTS_KEPT {
+                floors.pop_front();
             }
         }
-        let floor: i64 = sqlx::query_scalar(SPOOL_FLOOR).fetch_one(&mut *tx).await?;
-        tx.commit().await?;
-        self.spool_floor.fetch_max(floor, std::sync::atomic::Ordering::Relaxed);
         Ok(())
+    }
+
+    /// SQLite: receipts below this id can go: their rows were gone from the spool
+    /// [`RECEIPTS_KEPT`] ago.
+    pub(crate) fn receipts_floor(&self) -> i64 {
+        let floors = self.spool_floors.lock().unwrap_or_else(|e| e.into_inner());
+        floors.iter().rev().find(|(at, _)| at.elapsed() >= RECEIPTS_KEPT).map_or(0, |(_, floor)| *floor)
     }
 
     /// SQLite, at migration: a spool that never held a row is new (a first start, or
@@ -487,12 +416,14 @@ impl Store {
         if used.is_none() {
             sqlx::query("DELETE FROM ingest_digested").execute(write).await?;
         }
-        let floor: i64 = sqlx::query_scalar(SPOOL_FLOOR).fetch_one(spool).await?;
-        self.spool_floor.fetch_max(floor, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 }
 
+/// Rows per INSERT when spooling.
+const ENQUEUE_CHUNK: usize = 1000;
+/// How often the spool's floor is noted.
+const FLOOR_EVERY: Duration = Duration::from_secs(10);
 /// The spool's smallest id, or the next one when it is empty.
 const SPOOL_FLOOR: &str = "SELECT COALESCE((SELECT MIN(id) FROM ingest_queue),
     (SELECT seq + 1 FROM sqlite_sequence WHERE name = 'ingest_queue'), 0)";
@@ -509,6 +440,7 @@ mod tests {
             meta: "{}".into(),
             payload: vec![0; bytes],
             attempts: 1,
+            locked_until: None,
         }
     }
 

@@ -60,6 +60,11 @@ fn benches(c: &mut Criterion) {
     });
     g.bench_function("serialize", |b| b.iter(|| serde_json::to_vec(black_box(&processed.event)).unwrap()));
     g.bench_function("compress", |b| b.iter(|| compress_payload(black_box(&stored))));
+    for level in [-1, 1, 2] {
+        eprintln!("zstd level {level}: {} B", zstd::bulk::compress(&stored, level).unwrap().len());
+        let mut c = zstd::bulk::Compressor::new(level).unwrap();
+        g.bench_function(format!("compress_level_{level}"), |b| b.iter(|| c.compress(black_box(&stored)).unwrap()));
+    }
     g.bench_function("whole", |b| {
         b.iter(|| {
             let body = decode_body(black_box(&gzipped), ContentEncoding::Gzip, 1 << 24).unwrap();

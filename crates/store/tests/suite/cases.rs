@@ -360,6 +360,34 @@ pub async fn racing_batches_store_each_row_once(store: &Store) {
     assert_eq!(store.attachments(project, uuid::Uuid::from_u128(7)).await.unwrap().len(), 40);
 }
 
+/// A batch whose rows' lease has (nearly) run out must not store them on SQLite,
+/// where another batch may have claimed them since; they stay queued for the next
+/// claim. On PostgreSQL, deleting the rows decides, lease or not.
+pub async fn batches_past_their_lease_leave_spooled_rows(store: &Store) {
+    let (project, q) = project_with_queue(store, 2).await;
+    let batch = DigestBatch {
+        queue_ids: q.clone(),
+        lease_until: Some(Timestamp::now().plus_secs(1)),
+        events: vec![event(q[0], project, "aaa", 1), event(q[1], project, "aaa", 2)],
+        ..DigestBatch::default()
+    };
+    let out = store.write_batch(&batch).await.unwrap();
+    if store.kind() == faultline_store::DatabaseKind::Sqlite {
+        assert_eq!((out.rows, out.rows_taken_elsewhere, out.events), (0, 2, 0));
+        assert_eq!(store.queue_depth().await.unwrap(), 2, "the rows wait for their next claim");
+        store.release_queued(&q).await.unwrap();
+        let again = store.claim_queued(10, Duration::from_secs(60)).await.unwrap();
+        assert_eq!(again.len(), 2);
+        assert!(again.iter().all(|r| r.locked_until.is_some_and(|t| t > Timestamp::now())));
+        let batch = DigestBatch { lease_until: again.iter().filter_map(|r| r.locked_until).min(), ..batch };
+        let out = store.write_batch(&batch).await.unwrap();
+        assert_eq!((out.rows, out.events), (2, 2));
+    } else {
+        assert_eq!((out.rows, out.events), (2, 2));
+    }
+    assert_eq!(store.queue_depth().await.unwrap(), 0);
+}
+
 /// A batch that fails after claiming gives its rows back whole: released rows are
 /// claimed and stored by the next batch.
 pub async fn released_rows_are_stored_by_the_next_batch(store: &Store) {

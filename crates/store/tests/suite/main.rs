@@ -44,6 +44,7 @@ store_tests!(
     digest_is_exactly_once,
     racing_batches_store_each_row_once,
     released_rows_are_stored_by_the_next_batch,
+    batches_past_their_lease_leave_spooled_rows,
     resolved_issues_regress_ignored_do_not,
     merge_and_unmerge,
     alert_rules_outbox_and_log,

@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use faultline_store::{Handoff, NewQueued, Queued, Store};
+use faultline_store::{Handoff, NewQueued, Queued, Store, Timestamp};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::task::TaskTracker;
 
@@ -39,9 +39,17 @@ pub(crate) struct Spooled {
 type Plain = Option<(Vec<u8>, String)>;
 
 /// The row as the digest sees it after a claim, but with the plain envelope.
-fn handed(row: NewQueued, plain: Plain, id: faultline_store::QueueId) -> Queued {
+fn handed(row: NewQueued, plain: Plain, id: faultline_store::QueueId, lease_until: Timestamp) -> Queued {
     let (payload, meta) = plain.unwrap_or((row.payload, row.meta));
-    Queued { id, project_id: row.project_id, received_at: row.received_at, meta, payload, attempts: 1 }
+    Queued {
+        id,
+        project_id: row.project_id,
+        received_at: row.received_at,
+        meta,
+        payload,
+        attempts: 1,
+        locked_until: Some(lease_until),
+    }
 }
 
 /// The handle requests use to append to the queue.
@@ -110,6 +118,8 @@ async fn run(store: Store, mut rx: mpsc::Receiver<(Spooled, Done)>, handoff: Opt
         let plain_bytes: usize =
             rows.iter().zip(&plains).map(|(r, p)| p.as_ref().map_or(r.payload.len(), |(b, _)| b.len())).sum();
         let hand = handoff.as_ref().filter(|h| h.reserve(rows.len(), plain_bytes));
+        // No later than the lease the store gives the rows.
+        let lease_until = Timestamp::now().plus(Handoff::LEASE);
         let result = store.enqueue(&rows, hand.map(|_| Handoff::LEASE)).await.map_err(|e| e.to_string());
         tracing::trace!(payloads = rows.len(), bytes, ok = result.is_ok(), handed = hand.is_some(), "group commit");
         for done in dones.drain(..) {
@@ -117,7 +127,12 @@ async fn run(store: Store, mut rx: mpsc::Receiver<(Spooled, Done)>, handoff: Opt
         }
         match (result, hand) {
             (Ok(ids), Some(h)) => {
-                h.push(rows.drain(..).zip(plains.drain(..)).zip(ids).map(|((row, plain), id)| handed(row, plain, id)));
+                h.push(
+                    rows.drain(..)
+                        .zip(plains.drain(..))
+                        .zip(ids)
+                        .map(|((row, plain), id)| handed(row, plain, id, lease_until)),
+                );
             }
             (Err(_), Some(h)) => h.unreserve(rows.len(), plain_bytes),
             (Ok(_), None) => {

@@ -43,7 +43,11 @@ pub(crate) fn build(
     rows: &[Queued],
     settings: &HashMap<ProjectId, DigestSettings>,
 ) -> (DigestBatch, ItemStats) {
-    let mut batch = DigestBatch { queue_ids: rows.iter().map(|r| r.id).collect(), ..DigestBatch::default() };
+    let mut batch = DigestBatch {
+        queue_ids: rows.iter().map(|r| r.id).collect(),
+        lease_until: rows.iter().filter_map(|r| r.locked_until).min(),
+        ..DigestBatch::default()
+    };
     let mut stats = ItemStats::default();
     for row in rows {
         stats.add(add_row(processor, row, settings.get(&row.project_id), &mut batch));
@@ -54,6 +58,10 @@ pub(crate) fn build(
 /// Merges `part` into `into` (for batches built in parallel).
 pub(crate) fn merge(into: &mut DigestBatch, part: DigestBatch) {
     into.queue_ids.extend(part.queue_ids);
+    into.lease_until = match (into.lease_until, part.lease_until) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     into.events.extend(part.events);
     into.transactions.extend(part.transactions);
     into.attachments.extend(part.attachments);

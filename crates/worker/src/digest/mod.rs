@@ -23,11 +23,14 @@ use crate::WorkerContext;
 
 /// Queue rows per batch, at most. Under light load batches are whatever arrived;
 /// under heavy load they grow to this, which amortizes the store's work per page.
-const BATCH: usize = 1000;
+const BATCH: usize = 500;
 /// How long a claimed batch is ours. Short, so a crashed worker's rows are taken
 /// over quickly; a slow batch whose lease expires may be processed twice, but only
 /// one of the two writes lands ([`Store::write_batch`] deletes the rows first).
 const LEASE: Duration = Duration::from_secs(15);
+/// A batch smaller than this waits up to [`LINGER`] for more rows.
+const LINGER_BELOW: usize = 250;
+const LINGER: Duration = Duration::from_millis(50);
 /// While the handoff keeps the loop busy, the queue is also claimed from every this
 /// many rounds.
 const COLD_EVERY: u64 = 8;
@@ -48,6 +51,20 @@ pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken) {
     while !shutdown.is_cancelled() {
         round += 1;
         let mut rows = ctx.handoff.take(BATCH);
+        // A trickle of events is digested a little later in bigger batches: each
+        // batch costs about as much to store as a hundred events, and nobody waits
+        // on digestion (the client was answered when the payload was spooled).
+        if !rows.is_empty() && rows.len() < LINGER_BELOW {
+            let deadline = tokio::time::Instant::now() + LINGER;
+            while rows.len() < LINGER_BELOW && !shutdown.is_cancelled() {
+                tokio::select! {
+                    _ = shutdown.cancelled() => {}
+                    _ = ctx.handoff.woken() => {}
+                    _ = tokio::time::sleep_until(deadline) => break,
+                }
+                rows.extend(ctx.handoff.take(BATCH - rows.len()));
+            }
+        }
         // Rows the handoff had no room for (or that another process spooled, or that
         // were spooled before a restart) wait in the queue: claim them when the
         // handoff runs short, and some every few rounds anyway so they never starve.
