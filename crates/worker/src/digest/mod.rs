@@ -10,10 +10,11 @@
 
 mod batch;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use faultline_config::DatabaseKind;
 use faultline_processing::Processor;
 use faultline_store::{DigestBatch, Handoff, QueueId, Queued};
 use tokio::task::JoinHandle;
@@ -45,8 +46,14 @@ pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken) {
     let processor = Arc::new(Processor::new());
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     tracing::debug!(cores, "digest started");
-    // Writing batch N overlaps with processing batch N + 1; one write at a time.
-    let mut writing: Option<JoinHandle<()>> = None;
+    // Writing batch N overlaps with processing batch N + 1. SQLite has one writer;
+    // PostgreSQL takes two batches at once (their counter updates are sorted, so they
+    // cannot deadlock).
+    let max_writes = match ctx.store.kind() {
+        DatabaseKind::Sqlite => 1,
+        DatabaseKind::Postgres => 2,
+    };
+    let mut writing: VecDeque<JoinHandle<()>> = VecDeque::new();
     let mut round: u64 = 0;
     while !shutdown.is_cancelled() {
         round += 1;
@@ -93,16 +100,22 @@ pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken) {
             rows.into_iter().partition(|r| r.attempts > ISOLATE_AFTER);
         if !healthy.is_empty() {
             let processed = process(&ctx, &processor, healthy, cores).await;
-            finish(&mut writing).await;
-            writing = Some(tokio::spawn(write(ctx.clone(), processed, false)));
+            while writing.len() >= max_writes {
+                finish(writing.pop_front()).await;
+            }
+            writing.push_back(tokio::spawn(write(ctx.clone(), processed, false)));
         }
         for row in suspects {
             let processed = process(&ctx, &processor, vec![row], 1).await;
-            finish(&mut writing).await;
+            while let Some(w) = writing.pop_front() {
+                finish(Some(w)).await;
+            }
             write(ctx.clone(), processed, true).await;
         }
     }
-    finish(&mut writing).await;
+    while let Some(w) = writing.pop_front() {
+        finish(Some(w)).await;
+    }
     // Handed-over rows not taken yet go back to the queue at once, rather than when
     // their lease runs out.
     let left: Vec<QueueId> = ctx.handoff.take(usize::MAX).into_iter().map(|r| r.id).collect();
@@ -114,8 +127,8 @@ pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken) {
     tracing::debug!("digest stopped");
 }
 
-async fn finish(writing: &mut Option<JoinHandle<()>>) {
-    if let Some(w) = writing.take() {
+async fn finish(writing: Option<JoinHandle<()>>) {
+    if let Some(w) = writing {
         if let Err(e) = w.await {
             tracing::error!(error = %e, "a digest write panicked; its rows will be retried");
         }
