@@ -25,7 +25,8 @@ pub const MAX_DEPTH: usize = 128;
 
 /// Scans an event (or transaction) payload.
 pub fn probe_event(payload: &[u8]) -> Result<EventProbe, ProbeError> {
-    let start = payload.len() - payload.trim_ascii_start().len();
+    // JSON's whitespace only (not `trim_ascii_start`'s, which includes form feed).
+    let start = payload.iter().position(|b| !matches!(b, b' ' | b'\n' | b'\r' | b'\t')).unwrap_or(payload.len());
     if payload.get(start) != Some(&b'{') {
         return Err(ProbeError("expected a JSON object".into()));
     }
@@ -155,6 +156,13 @@ impl Scanner<'_> {
                 }
                 State::Value => {
                     let here = wanted.take().filter(|_| depth == 1);
+                    // A repeated key counts as its last value, as in serde_json; one
+                    // that is not a string clears what an earlier one set.
+                    match here {
+                        Some(Wanted::EventId) => probe.event_id = None,
+                        Some(Wanted::Type) => probe.ty = None,
+                        None => {}
+                    }
                     match self.peek() {
                         Some(c @ (b'{' | b'[')) => {
                             if depth == MAX_DEPTH {
@@ -431,7 +439,15 @@ mod tests {
             br#"{"a":1e308,"b":-1.5E-400,"c":123456789012345678901234567890}"#,
             br#"{"a":1e400}"#,
             br#"{"a":-1e309}"#,
+            b"\x0c{}",
+            b" \t\r\n{} \n",
+            b"{}\x0c",
         ];
+        let repeated = probe_event(
+            br#"{"type":"transaction","type":{"x":1},"event_id":"9ec79c33ec9942ab8353589fcb2e04dc","event_id":7}"#,
+        )
+        .unwrap();
+        assert_eq!((repeated.ty, repeated.event_id), (None, None), "the last of repeated keys counts");
         for case in cases {
             let ours = probe_event(case).is_ok();
             let theirs = serde_json::from_slice::<serde_json::Value>(case).is_ok_and(|v| v.is_object());
