@@ -144,13 +144,14 @@ impl Store {
                     .map_err(|e| connect_error(config, e))?;
                 // The spool: one connection does its appends, claims and deletes, a
                 // second its checkpoints. It holds blobs that are written once and read
-                // at most once, so it needs little cache; big pages pack them densely,
-                // and its WAL is truncated back after checkpoints.
+                // at most once, so it needs little cache. Small pages: a commit of one
+                // event rewrites the page it lands on into the WAL, and under light
+                // load each event is its own commit.
                 let spool_options = options
                     .filename(spool_path(path))
                     .foreign_keys(false)
-                    .page_size(16384)
-                    .pragma("wal_autocheckpoint", "4096")
+                    .page_size(4096)
+                    .pragma("wal_autocheckpoint", "16384")
                     .pragma("cache_size", "-4096");
                 let spool = SqlitePoolOptions::new()
                     .max_connections(1)
