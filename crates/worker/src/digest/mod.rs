@@ -9,6 +9,7 @@
 //! It wakes when ingest in this process commits, and polls otherwise.
 
 mod batch;
+mod pool;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -45,6 +46,7 @@ const PARK_SECS: i64 = 3600;
 pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken) {
     let processor = Arc::new(Processor::new());
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let pool = pool::Pool::new(cores);
     tracing::debug!(cores, "digest started");
     // Writing batch N overlaps with processing batch N + 1. SQLite has one writer;
     // PostgreSQL takes two batches at once (their counter updates are sorted, so they
@@ -99,14 +101,14 @@ pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken) {
         let (suspects, healthy): (Vec<Queued>, Vec<Queued>) =
             rows.into_iter().partition(|r| r.attempts > ISOLATE_AFTER);
         if !healthy.is_empty() {
-            let processed = process(&ctx, &processor, healthy, cores).await;
+            let processed = process(&ctx, &pool, &processor, healthy, cores).await;
             while writing.len() >= max_writes {
                 finish(writing.pop_front()).await;
             }
             writing.push_back(tokio::spawn(write(ctx.clone(), processed, false)));
         }
         for row in suspects {
-            let processed = process(&ctx, &processor, vec![row], 1).await;
+            let processed = process(&ctx, &pool, &processor, vec![row], 1).await;
             while let Some(w) = writing.pop_front() {
                 finish(Some(w)).await;
             }
@@ -150,8 +152,14 @@ struct Processed {
     result: Result<(DigestBatch, batch::ItemStats, Duration), String>,
 }
 
-/// Processes a batch on the blocking pool, `parallel` chunks at once.
-async fn process(ctx: &WorkerContext, processor: &Arc<Processor>, rows: Vec<Queued>, parallel: usize) -> Processed {
+/// Processes a batch on the digest's threads, `parallel` chunks at once.
+async fn process(
+    ctx: &WorkerContext,
+    pool: &pool::Pool,
+    processor: &Arc<Processor>,
+    rows: Vec<Queued>,
+    parallel: usize,
+) -> Processed {
     let started = Instant::now();
     let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
     let result = async {
@@ -166,7 +174,7 @@ async fn process(ctx: &WorkerContext, processor: &Arc<Processor>, rows: Vec<Queu
             .into_iter()
             .map(|s| (s.project_id, s))
             .collect();
-        let (batch, stats) = process_parallel(processor, rows, Arc::new(settings), parallel).await?;
+        let (batch, stats) = process_parallel(pool, processor, rows, Arc::new(settings), parallel).await?;
         Ok((batch, stats, started.elapsed()))
     }
     .await;
@@ -215,6 +223,7 @@ async fn write(ctx: Arc<WorkerContext>, processed: Processed, alone: bool) {
 }
 
 async fn process_parallel(
+    pool: &pool::Pool,
     processor: &Arc<Processor>,
     rows: Vec<Queued>,
     settings: Arc<HashMap<faultline_store::ProjectId, faultline_store::DigestSettings>>,
@@ -222,28 +231,24 @@ async fn process_parallel(
 ) -> Result<(DigestBatch, batch::ItemStats), String> {
     let chunk = rows.len().div_ceil(parallel.max(1)).max(1);
     let mut rows = rows;
-    let mut handles = Vec::new();
+    let mut parts = Vec::new();
     while !rows.is_empty() {
         let rest = rows.split_off(chunk.min(rows.len()));
         let part = std::mem::replace(&mut rows, rest);
         let processor = processor.clone();
         let settings = settings.clone();
-        handles.push(tokio::task::spawn_blocking(move || batch::build(&processor, &part, &settings)));
+        parts.push(pool.run(move || batch::build(&processor, &part, &settings)));
     }
     let mut out = DigestBatch::default();
     let mut stats = batch::ItemStats::default();
-    for handle in handles {
-        match handle.await {
-            Ok((part, s)) => {
-                batch::merge(&mut out, part);
-                stats.events += s.events;
-                stats.transactions += s.transactions;
-                stats.other += s.other;
-                stats.dropped += s.dropped;
-                stats.failed += s.failed;
-            }
-            Err(e) => return Err(format!("event processing panicked: {e}")),
-        }
+    for result in futures_util::future::join_all(parts).await {
+        let (part, s) = result?;
+        batch::merge(&mut out, part);
+        stats.events += s.events;
+        stats.transactions += s.transactions;
+        stats.other += s.other;
+        stats.dropped += s.dropped;
+        stats.failed += s.failed;
     }
     Ok((out, stats))
 }
