@@ -72,6 +72,12 @@ fn envelope(id: Uuid, n: usize) -> Vec<u8> {
         format!("{{\"event_id\":\"{}\"}}\n{{\"type\":\"event\",\"length\":{}}}\n", id.simple(), payload.len())
             .into_bytes();
     out.extend(payload);
+    // A session too: session counts have no natural key, so one digested twice would
+    // count twice (events are also unique by id, which would hide it).
+    let session = serde_json::json!({"sid": id.simple().to_string(), "init": true, "status": "exited",
+        "attrs": {"release": "crash@1", "environment": "test"}});
+    out.extend(b"\n{\"type\":\"session\"}\n");
+    out.extend(serde_json::to_vec(&session).unwrap());
     out
 }
 
@@ -157,6 +163,8 @@ async fn crash_and_recover(db_url: String, store: Store) {
     let issue = &store.project_issues(project, 10).await.unwrap();
     let counted: i64 = issue.iter().map(|i| i.times_seen).sum();
     assert_eq!(counted, stored, "every stored event counted once, none twice");
+    let sessions = store.project_session_totals(project).await.unwrap();
+    assert_eq!(sessions.started, stored, "every stored envelope's session counted once, none twice");
     eprintln!("crash test: {} acknowledged, {} stored (the rest were in flight when killed)", acked.len(), stored);
 }
 
