@@ -115,7 +115,7 @@ impl Handoff {
     /// The lease of handed-over rows; the digest takes them well within it.
     pub const LEASE: Duration = Duration::from_secs(30);
     const MAX_ROWS: usize = 8192;
-    const MAX_BYTES: usize = 16 << 20;
+    const MAX_BYTES: usize = 8 << 20;
 
     /// An empty handoff.
     pub fn new() -> Handoff {
