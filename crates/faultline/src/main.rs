@@ -312,3 +312,23 @@ fn print_config(config: &Config) {
         println!("{name}={value}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The option number is not named by the bindings: check that it is the purge
+    /// delay of the mimalloc in use (default 1,000 ms in v3), so an upgrade that
+    /// renumbers the options fails here instead of silently tuning something else.
+    #[test]
+    #[allow(unsafe_code)]
+    fn option_number_is_the_purge_delay() {
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+            return;
+        }
+        // SAFETY: reads an option's value.
+        let default = unsafe { libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY) };
+        assert_eq!(default, 1000, "mi_option_e has changed: look up mi_option_purge_delay in mimalloc.h");
+        super::tune_allocator();
+        // SAFETY: as above.
+        assert_eq!(unsafe { libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY) }, 100);
+    }
+}
