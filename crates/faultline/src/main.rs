@@ -23,7 +23,7 @@ const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
 /// mimalloc keeps freed memory committed for a second before it gives it back to the
 /// OS. Under load that second of churn is tens of MB resident that nothing uses; a
 /// tenth of a second keeps the reuse and gives back the rest (peak RSS under load
-/// ~165 → ~145 MB at no measured cost in throughput: docs/benchmarks.md). An
+/// 158 → 147–149 MB at no measured cost in throughput: docs/benchmarks.md). An
 /// operator's `MIMALLOC_PURGE_DELAY` still decides.
 #[allow(unsafe_code)]
 fn tune_allocator() {
@@ -321,9 +321,10 @@ mod tests {
     #[test]
     #[allow(unsafe_code)]
     fn option_number_is_the_purge_delay() {
-        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
-            return;
-        }
+        assert!(
+            std::env::var_os("MIMALLOC_PURGE_DELAY").is_none(),
+            "MIMALLOC_PURGE_DELAY is set: unset it to run this test"
+        );
         // SAFETY: reads an option's value.
         let default = unsafe { libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY) };
         assert_eq!(default, 1000, "mi_option_e has changed: look up mi_option_purge_delay in mimalloc.h");
