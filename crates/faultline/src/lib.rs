@@ -4,6 +4,7 @@
 //! the server through [`start`].
 
 pub mod logging;
+pub mod memory;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
