@@ -22,12 +22,17 @@ pub const STARTUP_SETTLES: Duration = Duration::from_secs(5);
 /// mappings advised. The kernel skips pages another process also maps, and file pages
 /// of a binary this process could not write (so a shared install is left alone).
 #[cfg(target_os = "linux")]
-#[allow(unsafe_code)]
 pub fn page_out_own_code() -> io::Result<usize> {
-    let exe = std::fs::read_link("/proc/self/exe")?;
+    page_out_read_only(&std::fs::read_link("/proc/self/exe")?)
+}
+
+/// Pages out this process's read-only mappings of the file at `path`.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn page_out_read_only(path: &Path) -> io::Result<usize> {
     let maps = std::fs::read_to_string("/proc/self/maps")?;
     let mut advised = 0;
-    for (start, end) in own_read_only_mappings(&maps, &exe) {
+    for (start, end) in read_only_mappings(&maps, path) {
         // SAFETY: the range is a whole mapping of this process, as the kernel listed it.
         // MADV_PAGEOUT only reclaims pages; their contents are unchanged when they are
         // touched again, so no memory this program uses changes meaning.
@@ -47,15 +52,15 @@ pub fn page_out_own_code() -> io::Result<usize> {
 }
 
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-/// The address ranges of `/proc/self/maps` lines that map `exe` without write access.
-fn own_read_only_mappings<'a>(maps: &'a str, exe: &'a Path) -> impl Iterator<Item = (usize, usize)> + 'a {
+/// The address ranges of `/proc/self/maps` lines that map `file` without write access.
+fn read_only_mappings<'a>(maps: &'a str, file: &'a Path) -> impl Iterator<Item = (usize, usize)> + 'a {
     maps.lines().filter_map(move |line| {
         // `start-end perms offset dev inode`, single-spaced, then padding and the path.
         let mut fields = line.splitn(6, ' ');
         let range = fields.next()?;
         let perms = fields.next()?;
         let path = fields.nth(3)?.trim_start();
-        if Path::new(path) != exe || perms.contains('w') {
+        if Path::new(path) != file || perms.contains('w') {
             return None;
         }
         let (start, end) = range.split_once('-')?;
@@ -81,16 +86,15 @@ mod tests {
 7f0000400000-7f0000500000 r--p 00000000 fd:01 44                         /opt/with space/faultline
 ";
         let exe = Path::new("/opt/faultline/bin/faultline");
-        let found: Vec<_> = own_read_only_mappings(maps, exe).collect();
+        let found: Vec<_> = read_only_mappings(maps, exe).collect();
         assert_eq!(found, vec![(0x5581a0000000, 0x5581a0200000), (0x5581a0200000, 0x5581a1800000)]);
-        let spaced: Vec<_> = own_read_only_mappings(maps, Path::new("/opt/with space/faultline")).collect();
+        let spaced: Vec<_> = read_only_mappings(maps, Path::new("/opt/with space/faultline")).collect();
         assert_eq!(spaced, vec![(0x7f0000400000, 0x7f0000500000)]);
     }
 
-    /// Resident bytes of this test binary's own read-only mappings, from smaps.
+    /// Resident bytes of this process's read-only mappings of `file`, from smaps.
     #[cfg(target_os = "linux")]
-    fn own_code_resident() -> usize {
-        let exe = std::fs::read_link("/proc/self/exe").unwrap();
+    fn resident(file: &Path) -> usize {
         let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
         let mut resident_kb = 0;
         let mut ours = false;
@@ -100,21 +104,51 @@ mod tests {
                     resident_kb += kb.trim().trim_end_matches(" kB").parse::<usize>().unwrap();
                 }
             } else if line.split_once(' ').is_some_and(|(range, _)| range.contains('-') && !range.ends_with(':')) {
-                ours = own_read_only_mappings(line, &exe).next().is_some();
+                ours = read_only_mappings(line, file).next().is_some();
             }
         }
         resident_kb * 1024
     }
 
+    /// On a file only this process maps, synced so its pages are clean (the test
+    /// binary itself is mapped by the test runner's other processes too, and a freshly
+    /// linked one may still be being written back: the kernel skips both).
     #[cfg(target_os = "linux")]
     #[test]
-    fn pages_out_resident_code() {
-        let before = own_code_resident();
-        let advised = page_out_own_code().expect("madvise(MADV_PAGEOUT) on our own code");
-        let after = own_code_resident();
-        assert!(advised > 0, "no read-only mapping of the executable found");
-        assert!(before > 0);
-        // What runs between the two readings comes back; most of it does not.
-        assert!(after < before / 2, "resident code {before} B before paging out, {after} B after");
+    #[allow(unsafe_code)]
+    fn pages_out_resident_pages_of_a_read_only_mapping() {
+        use std::io::Write;
+        use std::os::fd::AsRawFd;
+        const LEN: usize = 4 << 20;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("code");
+        let mut file = std::fs::File::create(&path).unwrap();
+        file.write_all(&vec![7u8; LEN]).unwrap();
+        file.sync_all().unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        // SAFETY: a fresh private read-only mapping of a file nothing else changes; it is
+        // only read below, then unmapped.
+        let map =
+            unsafe { libc::mmap(std::ptr::null_mut(), LEN, libc::PROT_READ, libc::MAP_PRIVATE, file.as_raw_fd(), 0) };
+        assert_ne!(map, libc::MAP_FAILED);
+        // SAFETY: the mapping is LEN readable bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(map as *const u8, LEN) };
+        let sum: usize = bytes.iter().step_by(4096).map(|&b| usize::from(b)).sum();
+        assert_eq!(sum, 7 * LEN / 4096);
+
+        let before = resident(&path);
+        let advised = page_out_read_only(&path).expect("madvise(MADV_PAGEOUT)");
+        let after = resident(&path);
+        // SAFETY: unmaps the mapping made above; `bytes` is not used after this.
+        unsafe { libc::munmap(map, LEN) };
+        assert_eq!(advised, LEN);
+        assert_eq!(before, LEN, "every page was touched");
+        assert_eq!(after, 0, "{after} B still resident after paging out");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn finds_the_executable_and_advises_it() {
+        assert!(page_out_own_code().expect("madvise(MADV_PAGEOUT) on our own code") > 0);
     }
 }
