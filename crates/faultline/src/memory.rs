@@ -1,9 +1,9 @@
 //! Giving back what startup made resident and the running server does not use.
 //!
-//! Startup (configuration, migrations, template compilation, the command line) runs
-//! code from all over the binary, and the kernel maps the cached pages around each
-//! first touch (fault-around, 64 KB), so a fresh server has 14 of its 23 MB of code
-//! resident while idle it runs a small part of that. Those pages are the binary's own:
+//! Startup (the command line, configuration, migrations, the workers' first rounds)
+//! runs code from all over the binary, and the kernel maps the cached pages around
+//! each first touch (fault-around, 64 KB), so a fresh server has 16 of its 33 MB of
+//! code and constants resident while idle it runs a small part of that. Those pages are the binary's own:
 //! file-backed, clean and identical to the file. Asking the kernel to page them out
 //! (`MADV_PAGEOUT`, Linux 5.4) drops them; whatever runs again is mapped back from the
 //! file on its first touch. Figures: docs/benchmarks.md, "Idle memory".
@@ -13,8 +13,8 @@ use std::path::Path;
 use std::time::Duration;
 
 /// How long after startup the server pages its code out. Paged out as soon as
-/// `start` returns, 13 of 16 MB came back within seconds (the listener's, the
-/// workers' and the scheduler's first rounds); after this, 5.6 MB.
+/// `start` returned, 13 of 16 MB were back within seconds (presumably the workers'
+/// and the scheduler's first rounds); 5 s later, 4–8 MB come back.
 pub const STARTUP_SETTLES: Duration = Duration::from_secs(5);
 
 /// Pages out the resident pages of this process's read-only mappings of its own
