@@ -3,10 +3,11 @@
 //! Startup (the command line, configuration, migrations, the workers' first rounds)
 //! runs code from all over the binary, and the kernel maps the cached pages around
 //! each first touch (fault-around, 64 KB), so a fresh server has 16 of its 33 MB of
-//! code and constants resident while idle it runs a small part of that. Those pages are the binary's own:
-//! file-backed, clean and identical to the file. Asking the kernel to page them out
-//! (`MADV_PAGEOUT`, Linux 5.4) drops them; whatever runs again is mapped back from the
-//! file on its first touch. Figures: docs/benchmarks.md, "Idle memory".
+//! code and constants resident while idle it runs a small part of that. Those pages
+//! are the binary's own: file-backed, clean and identical to the file. Asking the
+//! kernel to page them out (`MADV_PAGEOUT`, Linux 5.4) drops them; whatever runs again
+//! is mapped back from the file on its first touch. Figures: docs/benchmarks.md,
+//! "Idle memory".
 
 use std::io;
 use std::path::Path;
@@ -51,8 +52,8 @@ pub fn page_out_own_code() -> io::Result<usize> {
     Ok(0)
 }
 
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 /// The address ranges of `/proc/self/maps` lines that map `file` without write access.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn read_only_mappings<'a>(maps: &'a str, file: &'a Path) -> impl Iterator<Item = (usize, usize)> + 'a {
     maps.lines().filter_map(move |line| {
         // `start-end perms offset dev inode`, single-spaced, then padding and the path.
