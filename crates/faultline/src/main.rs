@@ -165,15 +165,7 @@ async fn serve(config: Config, http: bool, workers: bool) -> anyhow::Result<()> 
         None
     };
     let running = start(config, StartOptions { listener, workers }).await?;
-    tokio::spawn(async {
-        // The first rounds of the scheduler and workers still run code of their own.
-        tokio::time::sleep(faultline::memory::STARTUP_SETTLES).await;
-        match tokio::task::spawn_blocking(faultline::memory::page_out_own_code).await {
-            Ok(Ok(bytes)) => tracing::debug!(bytes, "startup code pages given back"),
-            Ok(Err(e)) => tracing::debug!("startup code pages kept: {e}"),
-            Err(_) => {}
-        }
-    });
+    tokio::spawn(faultline::memory::give_back_startup_code());
     let token = running.shutdown_token();
     tokio::spawn(async move {
         wait_for_signal().await;

@@ -16,7 +16,17 @@ use std::time::Duration;
 /// How long after startup the server pages its code out. Paged out as soon as
 /// `start` returned, 13 of 16 MB were back within seconds (presumably the workers'
 /// and the scheduler's first rounds); 5 s later, 4–8 MB come back.
-pub const STARTUP_SETTLES: Duration = Duration::from_secs(5);
+const STARTUP_SETTLES: Duration = Duration::from_secs(5);
+
+/// Once startup has settled, pages out the code it made resident. Spawned by a
+/// serving process once [`crate::start`] has returned.
+pub async fn give_back_startup_code() {
+    tokio::time::sleep(STARTUP_SETTLES).await;
+    match tokio::task::spawn_blocking(page_out_own_code).await.map_err(io::Error::other).and_then(|r| r) {
+        Ok(bytes) => tracing::debug!(bytes, "startup code pages given back"),
+        Err(e) => tracing::debug!("startup code pages kept: {e}"),
+    }
+}
 
 /// Pages out the resident pages of this process's read-only mappings of its own
 /// executable (code and constants; never writable data). Returns the size of the
