@@ -4,7 +4,7 @@
 //! committed, handed over in memory and already decoded ([`Handoff`]), topped up with
 //! rows claimed from the queue with a lease (spooled by another process, before a
 //! restart, or when the handoff was full). It processes their items in parallel on
-//! the blocking pool (one chunk per core) and writes the batch in one transaction that
+//! the digest's threads (one chunk per core; [`pool`]) and writes the batch in one transaction that
 //! also consumes the rows ([`Store::write_batch`]), while it processes the next batch.
 //! It wakes when ingest in this process commits, and polls otherwise.
 
@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::WorkerContext;
+use pool::Priority;
 
 /// Queue rows per batch, at most. Under light load batches are whatever arrived;
 /// under heavy load they grow to this, which amortizes the store's work per page.
@@ -46,7 +47,7 @@ const PARK_SECS: i64 = 3600;
 pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken) {
     let processor = Arc::new(Processor::new());
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let pool = pool::Pool::new(cores);
+    let pools = Pools { spare: pool::Pool::new(cores, Priority::Idle), backlog: pool::Pool::new(cores, Priority::Low) };
     tracing::debug!(cores, "digest started");
     // Writing batch N overlaps with processing batch N + 1. SQLite has one writer;
     // PostgreSQL takes two batches at once (their counter updates are sorted, so they
@@ -101,14 +102,16 @@ pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken) {
         let (suspects, healthy): (Vec<Queued>, Vec<Queued>) =
             rows.into_iter().partition(|r| r.attempts > ISOLATE_AFTER);
         if !healthy.is_empty() {
-            let processed = process(&ctx, &pool, &processor, healthy, cores).await;
+            // A full batch means more is waiting: the digest is behind.
+            let pool = if healthy.len() >= BATCH { &pools.backlog } else { &pools.spare };
+            let processed = process(&ctx, pool, &processor, healthy, cores).await;
             while writing.len() >= max_writes {
                 finish(writing.pop_front()).await;
             }
             writing.push_back(tokio::spawn(write(ctx.clone(), processed, false)));
         }
         for row in suspects {
-            let processed = process(&ctx, &pool, &processor, vec![row], 1).await;
+            let processed = process(&ctx, &pools.spare, &processor, vec![row], 1).await;
             while let Some(w) = writing.pop_front() {
                 finish(Some(w)).await;
             }
@@ -127,6 +130,13 @@ pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken) {
         }
     }
     tracing::debug!("digest stopped");
+}
+
+/// The digest's threads: those that use spare CPU, and those that catch up with a
+/// backlog (see [`pool`]).
+struct Pools {
+    spare: pool::Pool,
+    backlog: pool::Pool,
 }
 
 async fn finish(writing: Option<JoinHandle<()>>) {
