@@ -4,8 +4,9 @@
 //! committed, handed over in memory and already decoded ([`Handoff`]), topped up with
 //! rows claimed from the queue with a lease (spooled by another process, before a
 //! restart, or when the handoff was full). It processes their items in parallel on
-//! the digest's threads (one chunk per core; [`pool`]) and writes the batch in one transaction that
-//! also consumes the rows ([`Store::write_batch`]), while it processes the next batch.
+//! the digest's threads (one chunk per core; [`pool`]) and writes the batch in one
+//! transaction that also consumes the rows ([`Store::write_batch`]), while it
+//! processes the next batch.
 //! It wakes when ingest in this process commits, and polls otherwise.
 
 mod batch;
@@ -111,7 +112,8 @@ pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken) {
             writing.push_back(tokio::spawn(write(ctx.clone(), processed, false)));
         }
         for row in suspects {
-            let processed = process(&ctx, &pools.spare, &processor, vec![row], 1).await;
+            // A retry is late already.
+            let processed = process(&ctx, &pools.backlog, &processor, vec![row], 1).await;
             while let Some(w) = writing.pop_front() {
                 finish(Some(w)).await;
             }

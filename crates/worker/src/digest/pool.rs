@@ -4,10 +4,11 @@
 //! low while a batch is processed.
 //!
 //! How far below depends on whether the digest keeps up. While it does, its threads
-//! run only on a core nobody else wants (`SCHED_IDLE`): at a steady 1,000 events/s
-//! that took the p99 accept latency from 4.2–5.7 ms (nice 5) to 2.8–3.7 ms. When it
-//! falls behind, that would starve it while requests keep coming, so batches taken
-//! from a backlog go to a second set of threads at nice 5, which still get a share.
+//! run almost only on a core nobody else wants (`SCHED_IDLE`: a weight of 3 against a
+//! normal thread's 1,024): at a steady 1,000 events/s that took the p99 accept latency
+//! from 4.4–5.9 ms (nice 5) to 2.7–3.7 ms. When it falls behind, that would starve it
+//! while requests keep coming, so full batches (a backlog) and retries go to a second
+//! set of threads at nice 5, which still get a share.
 //! Two sets of threads rather than one that changes policy: an unprivileged thread
 //! may enter `SCHED_IDLE` but not leave it.
 
@@ -25,7 +26,7 @@ type Job = Box<dyn FnOnce() + Send>;
 /// How the pool's threads are scheduled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Priority {
-    /// Only when a core would otherwise be idle (`SCHED_IDLE`).
+    /// Almost only when a core would otherwise be idle (`SCHED_IDLE`).
     Idle,
     /// Nice 5: a share of the CPU, a smaller one than requests'.
     Low,
