@@ -48,7 +48,9 @@ const PARK_SECS: i64 = 3600;
 pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken) {
     let processor = Arc::new(Processor::new());
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let pools = Pools { spare: pool::Pool::new(cores, Priority::Idle), backlog: pool::Pool::new(cores, Priority::Low) };
+    // Threads that use spare CPU, and threads that catch up with a backlog ([`pool`]).
+    let spare = pool::Pool::new(cores, Priority::Idle);
+    let backlog = pool::Pool::new(cores, Priority::Low);
     tracing::debug!(cores, "digest started");
     // Writing batch N overlaps with processing batch N + 1. SQLite has one writer;
     // PostgreSQL takes two batches at once (their counter updates are sorted, so they
@@ -104,7 +106,7 @@ pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken) {
             rows.into_iter().partition(|r| r.attempts > ISOLATE_AFTER);
         if !healthy.is_empty() {
             // A full batch means more is waiting: the digest is behind.
-            let pool = if healthy.len() >= BATCH { &pools.backlog } else { &pools.spare };
+            let pool = if healthy.len() >= BATCH { &backlog } else { &spare };
             let processed = process(&ctx, pool, &processor, healthy, cores).await;
             while writing.len() >= max_writes {
                 finish(writing.pop_front()).await;
@@ -113,7 +115,7 @@ pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken) {
         }
         for row in suspects {
             // A retry is late already.
-            let processed = process(&ctx, &pools.backlog, &processor, vec![row], 1).await;
+            let processed = process(&ctx, &backlog, &processor, vec![row], 1).await;
             while let Some(w) = writing.pop_front() {
                 finish(Some(w)).await;
             }
@@ -132,13 +134,6 @@ pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken) {
         }
     }
     tracing::debug!("digest stopped");
-}
-
-/// The digest's threads: those that use spare CPU, and those that catch up with a
-/// backlog (see [`pool`]).
-struct Pools {
-    spare: pool::Pool,
-    backlog: pool::Pool,
 }
 
 async fn finish(writing: Option<JoinHandle<()>>) {
