@@ -75,7 +75,7 @@ pub use monitors::{
     AdvisoryLock, CheckResult, Monitor, MonitorCheck, MonitorRollup, MonitorTransition, NewMonitor, ROLLUPS,
 };
 pub use organizations::{Member, Organization, Role};
-pub use payload::{compress_payload, decompress_payload};
+pub use payload::{compress_json, compress_payload, decompress_payload};
 pub use performance::CheckInRow;
 pub use projects::{DigestSettings, KeyAuth, NewProject, Project, ProjectKey, ProjectListing};
 pub use queue::{Handoff, NewQueued, QueueMeta, Queued};

@@ -7,46 +7,76 @@ use crate::StoreError;
 /// takes a quarter less but is a quarter larger (docs/benchmarks.md).
 const LEVEL: i32 = 1;
 
-/// A thread keeps an output buffer this large at most between payloads.
+/// A thread keeps buffers this large at most between payloads.
 const KEEP_BUFFER: usize = 1024 * 1024;
 
+/// Per-thread compression state: a context (creating one costs more than compressing
+/// a typical event) and buffers reused from payload to payload.
+struct Packer {
+    compressor: zstd::bulk::Compressor<'static>,
+    /// zstd's output, at zstd's bound; what is returned is a copy of the exact size.
+    out: Vec<u8>,
+    /// JSON serialized for [`compress_json`]. A fresh vector per event started small
+    /// and was copied at every doubling on the way to 16 KB.
+    json: Vec<u8>,
+}
+
 thread_local! {
-    /// One compression context per thread (creating a context costs more than
-    /// compressing a typical event) and its output buffer.
-    static COMPRESSOR: std::cell::RefCell<Option<(zstd::bulk::Compressor<'static>, Vec<u8>)>> =
-        const { std::cell::RefCell::new(None) };
+    static PACKER: std::cell::RefCell<Option<Packer>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Largest decompressed payload accepted back from storage (guards against a corrupt
 /// frame claiming a huge size).
 const MAX_DECOMPRESSED: usize = 256 * 1024 * 1024;
 
-/// Compresses a payload for storage. The result is allocated at its exact size:
-/// compressing straight into a new vector left it at zstd's bound, the input's size,
-/// which batches of events held until they were written (16 KB for 2.4 KB of payload).
-pub fn compress_payload(data: &[u8]) -> Vec<u8> {
-    COMPRESSOR.with(|cell| {
+fn with_packer<R>(f: impl FnOnce(&mut Packer) -> R) -> R {
+    PACKER.with(|cell| {
         let mut cell = cell.borrow_mut();
-        let (compressor, buffer) = match &mut *cell {
-            Some(state) => state,
+        let packer = cell.get_or_insert_with(|| Packer {
             // Creating a context fails only when allocation fails.
-            None => cell.insert((
-                zstd::bulk::Compressor::new(LEVEL)
-                    .unwrap_or_else(|e| unreachable!("cannot create a zstd context: {e}")),
-                Vec::new(),
-            )),
-        };
-        buffer.clear();
-        buffer.reserve(zstd::zstd_safe::compress_bound(data.len()));
-        // Into a buffer of zstd's bound, compression cannot run out of room.
-        compressor
-            .compress_to_buffer(data, buffer)
-            .unwrap_or_else(|e| unreachable!("in-memory zstd compression failed: {e}"));
-        let out = buffer.to_vec();
-        if buffer.capacity() > KEEP_BUFFER {
-            *buffer = Vec::new();
+            compressor: zstd::bulk::Compressor::new(LEVEL)
+                .unwrap_or_else(|e| unreachable!("cannot create a zstd context: {e}")),
+            out: Vec::new(),
+            json: Vec::new(),
+        });
+        f(packer)
+    })
+}
+
+/// Compresses `data` into `out` and returns it at its exact size: compressing straight
+/// into a new vector left it at zstd's bound, the input's size, which batches of
+/// events held until they were written (16 KB for 2.4 KB of payload).
+fn pack(compressor: &mut zstd::bulk::Compressor<'static>, out: &mut Vec<u8>, data: &[u8]) -> Vec<u8> {
+    out.clear();
+    out.reserve(zstd::zstd_safe::compress_bound(data.len()));
+    // Into a buffer of zstd's bound, compression cannot run out of room.
+    compressor.compress_to_buffer(data, out).unwrap_or_else(|e| unreachable!("in-memory zstd compression failed: {e}"));
+    let packed = out.to_vec();
+    if out.capacity() > KEEP_BUFFER {
+        *out = Vec::new();
+    }
+    packed
+}
+
+/// Compresses a payload for storage.
+pub fn compress_payload(data: &[u8]) -> Vec<u8> {
+    with_packer(|p| pack(&mut p.compressor, &mut p.out, data))
+}
+
+/// Serializes a value to JSON and compresses it for storage.
+pub fn compress_json<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    with_packer(|p| {
+        p.json.clear();
+        // Serializing into memory fails only for values JSON cannot express (maps
+        // with non-string keys); such a value is stored empty, as before.
+        if serde_json::to_writer(&mut p.json, value).is_err() {
+            p.json.clear();
         }
-        out
+        let packed = pack(&mut p.compressor, &mut p.out, &p.json);
+        if p.json.capacity() > KEEP_BUFFER {
+            p.json = Vec::new();
+        }
+        packed
     })
 }
 
@@ -78,5 +108,16 @@ mod tests {
         // The thread's buffer is reused: a second payload comes out whole too.
         let other = br#"{"message":"other"}"#.repeat(3);
         assert_eq!(decompress_payload(&compress_payload(&other)).unwrap(), other);
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let long = serde_json::json!({"message": "x".repeat(20_000), "level": "error"});
+        let short = serde_json::json!({"message": "hi"});
+        // The second value is serialized into the buffer the first one grew.
+        for value in [&long, &short, &long] {
+            let stored = decompress_payload(&compress_json(value)).unwrap();
+            assert_eq!(serde_json::from_slice::<serde_json::Value>(&stored).unwrap(), *value);
+        }
     }
 }

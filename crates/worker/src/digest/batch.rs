@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use faultline_processing::{EventContext, GroupingStrategy, ItemKind, Processor};
 use faultline_protocol::{decode_body, ContentEncoding, Envelope, ItemType};
 use faultline_store::{
-    compress_payload, DigestBatch, DigestSettings, NewAttachment, NewCheckIn, NewEvent, NewTransaction, NewUserReport,
-    ProjectId, QueueMeta, Queued, SessionCounts, Timestamp,
+    compress_json, compress_payload, DigestBatch, DigestSettings, NewAttachment, NewCheckIn, NewEvent, NewTransaction,
+    NewUserReport, ProjectId, QueueMeta, Queued, SessionCounts, Timestamp,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -69,32 +69,6 @@ pub(crate) fn merge(into: &mut DigestBatch, part: DigestBatch) {
     into.sessions.extend(part.sessions);
     into.client_reports.extend(part.client_reports);
     into.check_ins.extend(part.check_ins);
-}
-
-/// A thread keeps a serialization buffer this large at most between events.
-const KEEP_BUFFER: usize = 1024 * 1024;
-
-thread_local! {
-    /// Where events are serialized before compression. A fresh vector per event
-    /// started small and was copied at every doubling on the way to 16 KB.
-    static JSON: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// A normalized event or transaction as stored: its JSON, zstd-compressed.
-fn stored_payload(event: &Value) -> Vec<u8> {
-    JSON.with(|buffer| {
-        let mut buffer = buffer.borrow_mut();
-        buffer.clear();
-        // A `Value` (string keys only) always serializes.
-        if serde_json::to_writer(&mut *buffer, event).is_err() {
-            buffer.clear();
-        }
-        let payload = compress_payload(&buffer);
-        if buffer.capacity() > KEEP_BUFFER {
-            *buffer = Vec::new();
-        }
-        payload
-    })
 }
 
 fn parse_time(v: Option<&Value>) -> Option<DateTime<Utc>> {
@@ -174,7 +148,7 @@ fn add_row(
                 let kind = if item.ty == ItemType::Security { ItemKind::Security } else { ItemKind::Event };
                 match processor.process_event(item.payload, kind, &ctx) {
                     Ok(p) => {
-                        let payload = stored_payload(&p.event);
+                        let payload = compress_json(&p.event);
                         batch.events.push(NewEvent {
                             queue_id: row.id,
                             project_id,
@@ -203,7 +177,7 @@ fn add_row(
             }
             ItemType::Transaction => match processor.process_transaction(item.payload, &ctx) {
                 Ok(t) => {
-                    let payload = stored_payload(&t.event);
+                    let payload = compress_json(&t.event);
                     batch.transactions.push(NewTransaction {
                         queue_id: row.id,
                         project_id,
@@ -404,21 +378,5 @@ fn add_aggregates(batch: &mut DigestBatch, row: &Queued, s: &Value, hour: Timest
         };
         let bucket = parse_time(a.get("started")).map(|t| Timestamp::from_datetime(t).hour_bucket()).unwrap_or(hour);
         batch.sessions.push((row.id, row.project_id, release.clone(), environment.clone(), bucket, counts));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stored_payloads_are_the_events_json() {
-        let long = serde_json::json!({"message": "x".repeat(20_000), "level": "error"});
-        let short = serde_json::json!({"message": "hi"});
-        // The second event is serialized into the buffer the first one grew.
-        for event in [&long, &short, &long] {
-            let stored = faultline_store::decompress_payload(&stored_payload(event)).unwrap();
-            assert_eq!(serde_json::from_slice::<Value>(&stored).unwrap(), *event);
-        }
     }
 }
