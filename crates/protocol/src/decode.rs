@@ -97,7 +97,7 @@ pub fn decode_body(body: &[u8], encoding: ContentEncoding, limit: usize) -> Resu
         }
         return Ok(Cow::Borrowed(body));
     }
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(decoded_size_hint(body, encoding, limit));
     decode_into(body, encoding, limit, &mut out)?;
     Ok(Cow::Owned(out))
 }
@@ -112,14 +112,16 @@ pub fn decode_into<W: Write>(
 ) -> Result<usize, DecodeError> {
     match encoding {
         ContentEncoding::Identity => copy_capped(body, encoding, limit, out),
-        ContentEncoding::Gzip => copy_capped(flate2::read::MultiGzDecoder::new(body), encoding, limit, out),
+        // The `bufread` decoders read the slice in place; the `read` ones would copy it
+        // through a buffer of their own (32 KiB, allocated and zeroed per body).
+        ContentEncoding::Gzip => copy_capped(flate2::bufread::MultiGzDecoder::new(body), encoding, limit, out),
         ContentEncoding::Deflate => {
             // zlib-wrapped is the standard; some clients send raw deflate. A zlib stream
             // announces itself in its first two bytes, so the choice needs no retry.
             if looks_like_zlib(body) {
-                copy_capped(flate2::read::ZlibDecoder::new(body), encoding, limit, out)
+                copy_capped(flate2::bufread::ZlibDecoder::new(body), encoding, limit, out)
             } else {
-                copy_capped(flate2::read::DeflateDecoder::new(body), encoding, limit, out)
+                copy_capped(flate2::bufread::DeflateDecoder::new(body), encoding, limit, out)
             }
         }
         ContentEncoding::Brotli => copy_capped(brotli::Decompressor::new(body, 4096), encoding, limit, out),
@@ -129,6 +131,19 @@ pub fn decode_into<W: Write>(
             copy_capped(decoder, encoding, limit, out)
         }
     }
+}
+
+/// How many bytes `body` probably decodes to, for sizing the output once: a gzip
+/// body's last member says its own size modulo 2^32 (RFC 1952, ISIZE); for the rest, a
+/// guess of four times the input. Never more than `limit`: the hint comes from the
+/// client, so it only sizes a first allocation and caps nothing.
+pub fn decoded_size_hint(body: &[u8], encoding: ContentEncoding, limit: usize) -> usize {
+    let guess = match (encoding, body) {
+        (ContentEncoding::Identity, _) => body.len(),
+        (ContentEncoding::Gzip, [.., a, b, c, d]) if body.len() >= 18 => u32::from_le_bytes([*a, *b, *c, *d]) as usize,
+        _ => body.len().saturating_mul(4),
+    };
+    guess.min(limit)
 }
 
 /// RFC 1950: CMF (method 8, window ≤ 32 KiB) and FLG make a multiple of 31.
@@ -218,6 +233,21 @@ mod tests {
         let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         e.write_all(data).unwrap();
         e.finish().unwrap()
+    }
+
+    #[test]
+    fn size_hints() {
+        let data = b"{\"message\":\"hello\"}".repeat(20);
+        let gz = gzip(&data);
+        assert_eq!(decoded_size_hint(&gz, ContentEncoding::Gzip, 1 << 20), data.len(), "gzip's trailer");
+        assert_eq!(decoded_size_hint(&gz, ContentEncoding::Gzip, 100), 100, "never above the limit");
+        let mut claims_4gib = gz.clone();
+        let n = claims_4gib.len();
+        claims_4gib[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(decoded_size_hint(&claims_4gib, ContentEncoding::Gzip, 1 << 20), 1 << 20);
+        assert_eq!(decoded_size_hint(b"short", ContentEncoding::Gzip, 1 << 20), 20, "too short to have a trailer");
+        assert_eq!(decoded_size_hint(&data, ContentEncoding::Identity, 1 << 20), data.len());
+        assert_eq!(decoded_size_hint(&[0; 10], ContentEncoding::Zstd, 1 << 20), 40);
     }
 
     #[test]

@@ -20,7 +20,9 @@ pub mod security;
 pub use security::{parse_security_report, SecurityReportError};
 
 pub use auth::{normalize_key, parse_basic_auth, parse_sentry_auth};
-pub use decode::{decode_body, decode_into, decode_store_body, ContentEncoding, DecodeError, SinkFull};
+pub use decode::{
+    decode_body, decode_into, decode_store_body, decoded_size_hint, ContentEncoding, DecodeError, SinkFull,
+};
 pub use dsn::Dsn;
 pub use envelope::{Envelope, EnvelopeError, EnvelopeWriter, Item};
 pub use item::{DataCategory, ItemType};

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use axum::body::Body as HttpBody;
-use faultline_protocol::{decode_into, ContentEncoding, DecodeError, SinkFull};
+use faultline_protocol::{decode_into, decoded_size_hint, ContentEncoding, DecodeError, SinkFull};
 use futures_util::StreamExt;
 use http::HeaderMap;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -106,7 +106,11 @@ pub(crate) async fn read(state: &AppState, headers: &HeaderMap, body: HttpBody) 
     let limit = limits.max_unzipped_size;
     let raw_len = raw.len();
     let decode = move |mut reservation: Reservation, budget: &MemoryBudget| {
-        let capacity = (raw_len * 4).min(1 << 20);
+        // Sized once from the body's own claim (gzip's trailer) where the budget has
+        // room for it: growing by doubling would copy the output several times. The
+        // claim is the client's, so it is bounded by the compressed size too.
+        let capacity = decoded_size_hint(&raw, encoding, limit).min(raw_len.saturating_mul(32)).min(1 << 20);
+        let capacity = if budget.reserve(&mut reservation, raw_len + capacity) { capacity } else { 0 };
         let mut sink =
             BudgetedBuf { buf: Vec::with_capacity(capacity), budget, reservation: &mut reservation, base: raw_len };
         let result = decode_into(&raw, encoding, limit, &mut sink);
