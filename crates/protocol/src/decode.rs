@@ -135,12 +135,15 @@ pub fn decode_into<W: Write>(
 
 /// How many bytes `body` probably decodes to, for sizing the output once: a gzip
 /// body's last member says its own size modulo 2^32 (RFC 1952, ISIZE); for the rest, a
-/// guess of four times the input. Never more than `limit`: the hint comes from the
-/// client, so it only sizes a first allocation and caps nothing.
+/// guess of four times the input. The claim is the client's, so it only sizes a first
+/// allocation and caps nothing, and it is bounded by the limit and by 32 times the
+/// compressed size (JSON rarely compresses better), so a tiny body cannot claim much.
 pub fn decoded_size_hint(body: &[u8], encoding: ContentEncoding, limit: usize) -> usize {
     let guess = match (encoding, body) {
         (ContentEncoding::Identity, _) => body.len(),
-        (ContentEncoding::Gzip, [.., a, b, c, d]) if body.len() >= 18 => u32::from_le_bytes([*a, *b, *c, *d]) as usize,
+        (ContentEncoding::Gzip, [.., a, b, c, d]) if body.len() >= 18 => {
+            (u32::from_le_bytes([*a, *b, *c, *d]) as usize).min(body.len().saturating_mul(32))
+        }
         _ => body.len().saturating_mul(4),
     };
     guess.min(limit)
@@ -244,7 +247,8 @@ mod tests {
         let mut claims_4gib = gz.clone();
         let n = claims_4gib.len();
         claims_4gib[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert_eq!(decoded_size_hint(&claims_4gib, ContentEncoding::Gzip, 1 << 20), 1 << 20);
+        assert_eq!(decoded_size_hint(&claims_4gib, ContentEncoding::Gzip, 1 << 20), gz.len() * 32, "a forged claim");
+        assert_eq!(decoded_size_hint(&claims_4gib, ContentEncoding::Gzip, 100), 100, "never above the limit");
         assert_eq!(decoded_size_hint(b"short", ContentEncoding::Gzip, 1 << 20), 20, "too short to have a trailer");
         assert_eq!(decoded_size_hint(&data, ContentEncoding::Identity, 1 << 20), data.len());
         assert_eq!(decoded_size_hint(&[0; 10], ContentEncoding::Zstd, 1 << 20), 40);

@@ -77,8 +77,8 @@ fn benches(c: &mut Criterion) {
     g.finish();
 
     // The same stages over many distinct events, one after another, as a server sees
-    // them: with one event processed over and over, the branch predictor and the
-    // caches learn that event, and each stage looks cheaper than it is under load.
+    // them: one event processed over and over lets the branch predictor and the caches
+    // learn it (on 2026-12-04 that flattered the stages by 1–10 %: docs/benchmarks.md).
     let varied: Vec<(Vec<u8>, Vec<u8>)> = (0..512)
         .map(|i| {
             let event = faultline_loadgen::event(&mut rng, i % 50, 14 * 1024, secs);

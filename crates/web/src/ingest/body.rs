@@ -107,9 +107,8 @@ pub(crate) async fn read(state: &AppState, headers: &HeaderMap, body: HttpBody) 
     let raw_len = raw.len();
     let decode = move |mut reservation: Reservation, budget: &MemoryBudget| {
         // Sized once from the body's own claim (gzip's trailer) where the budget has
-        // room for it: growing by doubling would copy the output several times. The
-        // claim is the client's, so it is bounded by the compressed size too.
-        let capacity = decoded_size_hint(&raw, encoding, limit).min(raw_len.saturating_mul(32)).min(1 << 20);
+        // room for it: growing by doubling would copy the output several times.
+        let capacity = decoded_size_hint(&raw, encoding, limit).min(1 << 20);
         let capacity = if budget.reserve(&mut reservation, raw_len + capacity) { capacity } else { 0 };
         let mut sink =
             BudgetedBuf { buf: Vec::with_capacity(capacity), budget, reservation: &mut reservation, base: raw_len };
