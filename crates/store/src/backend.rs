@@ -117,6 +117,7 @@ impl Store {
                     // 4 KiB page alone; 8 KiB pages hold three.
                     .page_size(8192)
                     .pragma("temp_store", "memory")
+                    .statement_cache_capacity(crate::chunks::STATEMENT_CACHE)
                     // Checkpoints run beside the writers ([`Store::checkpoint`]). The
                     // writer's own, once the WAL holds 64 MiB, then has little left to
                     // copy, and lets the WAL start over (only a checkpoint that caught
@@ -175,7 +176,9 @@ impl Store {
                 Backend::Sqlite { read, write, spool, spool_checkpoints }
             }
             DatabaseKind::Postgres => {
-                let options = PgConnectOptions::from_str(config.url.expose()).map_err(|e| connect_error(config, e))?;
+                let options = PgConnectOptions::from_str(config.url.expose())
+                    .map_err(|e| connect_error(config, e))?
+                    .statement_cache_capacity(crate::chunks::STATEMENT_CACHE);
                 // One direct attempt first: a refused connection fails at once with its
                 // real cause instead of after the pool's acquire timeout.
                 sqlx::PgConnection::connect_with(&options)

@@ -10,9 +10,8 @@
 //! (attachments, sessions, client reports). Events are additionally idempotent on
 //! `(project_id, event_id)`.
 //!
-//! Multi-row statements are not kept prepared (`persistent(false)`): their text varies
-//! with the number of rows, and every variant a connection cached would hold its
-//! compiled program (large for a thousand rows) for good.
+//! Multi-row statements come in a few fixed shapes ([`crate::chunks`]), which the
+//! connection keeps prepared.
 //!
 //! Counters (issue counts, tags, hourly statistics) are aggregated in memory first and
 //! written with one upsert per distinct key, sorted, which keeps the statement count
@@ -24,6 +23,7 @@ use faultline_config::DatabaseKind;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
+use crate::chunks::{insert_chunks, padded, IN_LIST};
 use crate::{EnvironmentId, IssueId, OrganizationId, ProjectId, QueueId, ReleaseId, Result, Store, Timestamp};
 
 /// A processed error, message or CSP event.
@@ -244,7 +244,7 @@ macro_rules! names_on_sight {
         let mut pairs: Vec<(OrganizationId, &str)> = wanted.iter().map(|(p, n)| ($projects[p].org, *n)).collect();
         pairs.sort_unstable();
         pairs.dedup();
-        for chunk in pairs.chunks(300) {
+        for chunk in pairs.chunks(IN_LIST) {
             let mut q = QueryBuilder::new(concat!(
                 "SELECT id, organization_id, ",
                 $name,
@@ -255,7 +255,7 @@ macro_rules! names_on_sight {
                 ") IN (VALUES "
             ));
             let mut list = q.separated(", ");
-            for (org, name) in chunk {
+            for (org, name) in padded(chunk) {
                 list.push("(");
                 list.push_bind_unseparated(*org);
                 list.push_unseparated(", ");
@@ -263,13 +263,12 @@ macro_rules! names_on_sight {
                 list.push_unseparated(")");
             }
             q.push(")");
-            let found: Vec<(i64, OrganizationId, String)> =
-                q.build_query_as().persistent(false).fetch_all(&mut *$tx).await?;
+            let found: Vec<(i64, OrganizationId, String)> = q.build_query_as().fetch_all(&mut *$tx).await?;
             by_name.extend(found.into_iter().map(|(id, org, name)| ((org, name), id)));
         }
         let missing: Vec<&(OrganizationId, &str)> =
             pairs.iter().filter(|(o, n)| !by_name.contains_key(&(*o, n.to_string()))).collect();
-        for chunk in missing.chunks(300) {
+        for chunk in insert_chunks(&missing) {
             let mut q =
                 QueryBuilder::new(concat!("INSERT INTO ", $table, " (organization_id, ", $name, ", created_at) "));
             q.push_values(chunk, |mut row, (org, name)| {
@@ -287,8 +286,7 @@ macro_rules! names_on_sight {
                 " RETURNING id, organization_id, ",
                 $name
             ));
-            let created: Vec<(i64, OrganizationId, String)> =
-                q.build_query_as().persistent(false).fetch_all(&mut *$tx).await?;
+            let created: Vec<(i64, OrganizationId, String)> = q.build_query_as().fetch_all(&mut *$tx).await?;
             by_name.extend(created.into_iter().map(|(id, org, name)| ((org, name), id)));
         }
         let mut ids: HashMap<(ProjectId, String), i64> = HashMap::new();
@@ -299,7 +297,7 @@ macro_rules! names_on_sight {
         }
         let links: Vec<(i64, ProjectId)> = ids.iter().map(|((p, _), id)| (*id, *p)).collect();
         let mut linked: HashSet<(i64, ProjectId)> = HashSet::new();
-        for chunk in links.chunks(300) {
+        for chunk in links.chunks(IN_LIST) {
             let mut q = QueryBuilder::new(concat!(
                 "SELECT ",
                 $link_id,
@@ -310,7 +308,7 @@ macro_rules! names_on_sight {
                 ", project_id) IN (VALUES "
             ));
             let mut list = q.separated(", ");
-            for (id, project) in chunk {
+            for (id, project) in padded(chunk) {
                 list.push("(");
                 list.push_bind_unseparated(*id);
                 list.push_unseparated(", ");
@@ -318,17 +316,17 @@ macro_rules! names_on_sight {
                 list.push_unseparated(")");
             }
             q.push(")");
-            let found: Vec<(i64, ProjectId)> = q.build_query_as().persistent(false).fetch_all(&mut *$tx).await?;
+            let found: Vec<(i64, ProjectId)> = q.build_query_as().fetch_all(&mut *$tx).await?;
             linked.extend(found);
         }
         let unlinked: Vec<&(i64, ProjectId)> = links.iter().filter(|l| !linked.contains(l)).collect();
-        for chunk in unlinked.chunks(300) {
+        for chunk in insert_chunks(&unlinked) {
             let mut q = QueryBuilder::new(concat!("INSERT INTO ", $link, " (", $link_id, ", project_id) "));
             q.push_values(chunk, |mut row, (id, project)| {
                 row.push_bind(*id).push_bind(*project);
             });
             q.push(" ON CONFLICT DO NOTHING");
-            q.build().persistent(false).execute(&mut *$tx).await?;
+            q.build().execute(&mut *$tx).await?;
         }
         ids
     }};
@@ -356,14 +354,14 @@ impl Store {
                 DatabaseKind::Sqlite => main_ids.iter().map(|id| QueueId(-id.0)).collect(),
             };
             let sign = if kind == DatabaseKind::Sqlite { -1 } else { 1 };
-            for chunk in deletions.chunks(500) {
+            for chunk in deletions.chunks(IN_LIST) {
                 let mut q = QueryBuilder::new("DELETE FROM ingest_queue WHERE id IN (");
                 let mut list = q.separated(", ");
-                for id in chunk {
+                for id in padded(chunk) {
                     list.push_bind(*id);
                 }
                 q.push(") RETURNING id");
-                let ids: Vec<QueueId> = q.build_query_scalar().persistent(false).fetch_all(&mut *tx).await?;
+                let ids: Vec<QueueId> = q.build_query_scalar().fetch_all(&mut *tx).await?;
                 owned.extend(ids.into_iter().map(|id| QueueId(sign * id.0)));
             }
             if !receipts.is_empty() {
@@ -372,25 +370,26 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            for chunk in receipts.chunks(500) {
+            for chunk in receipts.chunks(IN_LIST) {
                 // One writer: what this look-up finds cannot change before the insert.
                 let mut q = QueryBuilder::new("SELECT queue_id FROM ingest_digested WHERE queue_id IN (");
                 let mut list = q.separated(", ");
-                for id in chunk {
+                for id in padded(chunk) {
                     list.push_bind(*id);
                 }
                 q.push(")");
-                let stored: HashSet<QueueId> =
-                    q.build_query_scalar().persistent(false).fetch_all(&mut *tx).await?.into_iter().collect();
+                let stored: HashSet<QueueId> = q.build_query_scalar().fetch_all(&mut *tx).await?.into_iter().collect();
                 let fresh: Vec<QueueId> = chunk.iter().copied().filter(|id| !stored.contains(id)).collect();
                 if fresh.is_empty() {
                     continue;
                 }
-                let mut q = QueryBuilder::new("INSERT INTO ingest_digested (queue_id) ");
-                q.push_values(&fresh, |mut row, id| {
-                    row.push_bind(*id);
-                });
-                q.build().persistent(false).execute(&mut *tx).await?;
+                for part in insert_chunks(&fresh) {
+                    let mut q = QueryBuilder::new("INSERT INTO ingest_digested (queue_id) ");
+                    q.push_values(part, |mut row, id| {
+                        row.push_bind(*id);
+                    });
+                    q.build().execute(&mut *tx).await?;
+                }
                 owned.extend(fresh);
             }
             out.rows = owned.len();
@@ -411,15 +410,14 @@ impl Store {
             project_ids.sort();
             project_ids.dedup();
             let mut projects: HashMap<ProjectId, ProjectRow> = HashMap::new();
-            for chunk in project_ids.chunks(500) {
+            for chunk in project_ids.chunks(IN_LIST) {
                 let mut q = QueryBuilder::new("SELECT id, organization_id, is_deleted FROM projects WHERE id IN (");
                 let mut list = q.separated(", ");
-                for id in chunk {
+                for id in padded(chunk) {
                     list.push_bind(*id);
                 }
                 q.push(")");
-                let rows: Vec<(ProjectId, OrganizationId, bool)> =
-                    q.build_query_as().persistent(false).fetch_all(&mut *tx).await?;
+                let rows: Vec<(ProjectId, OrganizationId, bool)> = q.build_query_as().fetch_all(&mut *tx).await?;
                 for (id, org, deleted) in rows {
                     projects.insert(id, ProjectRow { org, deleted });
                 }
@@ -471,16 +469,16 @@ impl Store {
             for (project, mut hashes) in by_project {
                 hashes.sort_unstable();
                 hashes.dedup();
-                for chunk in hashes.chunks(500) {
+                for chunk in hashes.chunks(IN_LIST) {
                     let mut q = QueryBuilder::new("SELECT hash, issue_id FROM issue_hashes WHERE project_id = ");
                     q.push_bind(project);
                     q.push(" AND hash IN (");
                     let mut list = q.separated(", ");
-                    for h in chunk {
+                    for h in padded(chunk) {
                         list.push_bind(*h);
                     }
                     q.push(")");
-                    let rows: Vec<(String, IssueId)> = q.build_query_as().persistent(false).fetch_all(&mut *tx).await?;
+                    let rows: Vec<(String, IssueId)> = q.build_query_as().fetch_all(&mut *tx).await?;
                     for (hash, issue) in rows {
                         hash_owner.insert((project, hash), issue);
                     }
@@ -577,12 +575,12 @@ impl Store {
                 // SQLite's one writer makes a look-up first exact, and inserting
                 // without RETURNING spares the driver a message per row.
                 let mut known: HashSet<(ProjectId, Uuid)> = HashSet::new();
-                for chunk in rows.chunks(500) {
+                for chunk in rows.chunks(IN_LIST) {
                     let mut q = QueryBuilder::new(
                         "SELECT project_id, event_id FROM events WHERE (project_id, event_id) IN (VALUES ",
                     );
                     let mut list = q.separated(", ");
-                    for (_, e) in chunk {
+                    for (_, e) in padded(chunk) {
                         list.push("(");
                         list.push_bind_unseparated(e.project_id);
                         list.push_unseparated(", ");
@@ -590,8 +588,7 @@ impl Store {
                         list.push_unseparated(")");
                     }
                     q.push(")");
-                    let found: Vec<(ProjectId, Uuid)> =
-                        q.build_query_as().persistent(false).fetch_all(&mut *tx).await?;
+                    let found: Vec<(ProjectId, Uuid)> = q.build_query_as().fetch_all(&mut *tx).await?;
                     known.extend(found);
                 }
                 let mut first = HashSet::new();
@@ -600,7 +597,7 @@ impl Store {
                 });
                 stored.extend(rows.iter().map(|(_, e)| (e.project_id, e.event_id)));
             }
-            for chunk in rows.chunks(100) {
+            for chunk in insert_chunks(&rows) {
                 let mut q = QueryBuilder::new(
                     "INSERT INTO events (project_id, issue_id, event_id, timestamp, received_at, level, release_id, environment_id, payload) ",
                 );
@@ -620,11 +617,10 @@ impl Store {
                 q.push(" ON CONFLICT (project_id, event_id) DO NOTHING");
                 if kind == DatabaseKind::Postgres {
                     q.push(" RETURNING project_id, event_id");
-                    let inserted: Vec<(ProjectId, Uuid)> =
-                        q.build_query_as().persistent(false).fetch_all(&mut *tx).await?;
+                    let inserted: Vec<(ProjectId, Uuid)> = q.build_query_as().fetch_all(&mut *tx).await?;
                     stored.extend(inserted);
                 } else {
-                    q.build().persistent(false).execute(&mut *tx).await?;
+                    q.build().execute(&mut *tx).await?;
                 }
             }
             let mut seen_in_batch: HashSet<(ProjectId, Uuid)> = HashSet::new();
@@ -666,7 +662,7 @@ impl Store {
             };
             // One statement for every issue of the batch.
             let issue_rows: Vec<_> = issues.iter().collect();
-            for chunk in issue_rows.chunks(300) {
+            for chunk in insert_chunks(&issue_rows) {
                 let mut q = QueryBuilder::new(format!(
                     "UPDATE issues SET times_seen = times_seen + v.column2, last_seen = {greatest}(last_seen, v.column3),
                         regressed_at = CASE WHEN status = 1 THEN v.column3 ELSE regressed_at END,
@@ -685,8 +681,7 @@ impl Store {
                     list.push_unseparated(")");
                 }
                 q.push(") AS v WHERE issues.id = v.column1 RETURNING issues.id, issues.regressed_at");
-                let updated: Vec<(IssueId, Option<Timestamp>)> =
-                    q.build_query_as().persistent(false).fetch_all(&mut *tx).await?;
+                let updated: Vec<(IssueId, Option<Timestamp>)> = q.build_query_as().fetch_all(&mut *tx).await?;
                 for (issue, regressed_at) in updated {
                     let last_seen = issues[&issue].last_seen;
                     if regressed_at == Some(Timestamp::from_micros(last_seen)) && !out.new_issues.contains(&issue) {
@@ -697,7 +692,7 @@ impl Store {
             out.regressed_issues.sort();
             out.touched_issues = issues.iter().map(|(issue, agg)| (*issue, agg.count)).collect();
             let tag_rows: Vec<_> = tags.into_iter().collect();
-            for chunk in tag_rows.chunks(200) {
+            for chunk in insert_chunks(&tag_rows) {
                 let mut q = QueryBuilder::new(
                     "INSERT INTO issue_tags (issue_id, key, value, times_seen, first_seen, last_seen) ",
                 );
@@ -714,16 +709,16 @@ impl Store {
                       first_seen = {least}(issue_tags.first_seen, excluded.first_seen),
                       last_seen = {greatest}(issue_tags.last_seen, excluded.last_seen)"
                 ));
-                q.build().persistent(false).execute(&mut *tx).await?;
+                q.build().execute(&mut *tx).await?;
             }
             let hour_rows: Vec<_> = issue_hours.into_iter().collect();
-            for chunk in hour_rows.chunks(300) {
+            for chunk in insert_chunks(&hour_rows) {
                 let mut q = QueryBuilder::new("INSERT INTO issue_hourly_stats (issue_id, bucket, times_seen) ");
                 q.push_values(chunk, |mut row, ((issue, hour), n)| {
                     row.push_bind(*issue).push_bind(*hour).push_bind(*n);
                 });
                 q.push(" ON CONFLICT (issue_id, bucket) DO UPDATE SET times_seen = issue_hourly_stats.times_seen + excluded.times_seen");
-                q.build().persistent(false).execute(&mut *tx).await?;
+                q.build().execute(&mut *tx).await?;
             }
 
             // 8. Transactions: groups on sight, rows idempotent on event id.
@@ -774,14 +769,14 @@ impl Store {
                 }
             }
             let project_rows: Vec<_> = project_hours.into_iter().collect();
-            for chunk in project_rows.chunks(300) {
+            for chunk in insert_chunks(&project_rows) {
                 let mut q =
                     QueryBuilder::new("INSERT INTO project_hourly_stats (project_id, category, bucket, times_seen) ");
                 q.push_values(chunk, |mut row, ((project, category, hour), n)| {
                     row.push_bind(*project).push_bind(*category).push_bind(*hour).push_bind(*n);
                 });
                 q.push(" ON CONFLICT (project_id, category, bucket) DO UPDATE SET times_seen = project_hourly_stats.times_seen + excluded.times_seen");
-                q.build().persistent(false).execute(&mut *tx).await?;
+                q.build().execute(&mut *tx).await?;
             }
 
             // 9. First event of a project.

@@ -17,6 +17,7 @@
 mod backend;
 mod alerts;
 mod attachments;
+mod chunks;
 mod comments;
 mod crons;
 mod digest;

@@ -196,17 +196,17 @@ macro_rules! by_ids {
         by_ids!($which, $store, $ids, |$q| $head, "id")
     };
     ($which:ident, $store:expr, $ids:expr, |$q:ident| $head:expr, $column:literal) => {
-        for chunk in $ids.chunks(500) {
+        for chunk in $ids.chunks(crate::chunks::IN_LIST) {
             $which!($store, |pool| {
                 let mut $q = QueryBuilder::new("");
                 $head;
                 $q.push(concat!(" WHERE ", $column, " IN ("));
                 let mut list = $q.separated(", ");
-                for id in chunk {
+                for id in crate::chunks::padded(chunk) {
                     list.push_bind(*id);
                 }
                 $q.push(")");
-                $q.build().persistent(false).execute(pool).await.map(|r| r.rows_affected())
+                $q.build().execute(pool).await.map(|r| r.rows_affected())
             })?;
         }
     };
@@ -238,6 +238,9 @@ impl Store {
                 q
             }};
         }
+        // Group commits vary in size one by one, so only small ones (most of them) are
+        // kept prepared: a statement per size up to a bound, not per size ever seen.
+        let keep = |chunk: &[NewQueued]| chunk.len() <= crate::chunks::INSERT_ROWS;
         let mut ids: Vec<QueueId> = Vec::with_capacity(items.len());
         match &self.backend {
             Backend::Sqlite { spool, .. } => {
@@ -246,8 +249,8 @@ impl Store {
                 for chunk in items.chunks(ENQUEUE_CHUNK) {
                     let mut q = insert!(chunk);
                     let done = match tx.as_mut() {
-                        Some(tx) => q.build().persistent(false).execute(&mut **tx).await?,
-                        None => q.build().persistent(false).execute(spool).await?,
+                        Some(tx) => q.build().persistent(keep(chunk)).execute(&mut **tx).await?,
+                        None => q.build().persistent(keep(chunk)).execute(spool).await?,
                     };
                     // The spool has one writer, so the rows of one statement get
                     // consecutive ids ending at the last one inserted.
@@ -266,7 +269,7 @@ impl Store {
                     // nextval is called per row in order, so sorted the ids line up
                     // with the items even when other sessions insert meanwhile.
                     let mut chunk_ids: Vec<QueueId> =
-                        q.build_query_scalar().persistent(false).fetch_all(&mut *tx).await?;
+                        q.build_query_scalar().persistent(keep(chunk)).fetch_all(&mut *tx).await?;
                     chunk_ids.sort_unstable();
                     ids.extend(chunk_ids);
                 }
