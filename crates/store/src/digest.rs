@@ -660,7 +660,7 @@ impl Store {
                 DatabaseKind::Postgres => ("GREATEST", "LEAST"),
                 DatabaseKind::Sqlite => ("MAX", "MIN"),
             };
-            // One statement for every issue of the batch.
+            // The batch's issues, a chunk of them per statement.
             let issue_rows: Vec<_> = issues.iter().collect();
             for chunk in insert_chunks(&issue_rows) {
                 let mut q = QueryBuilder::new(format!(
