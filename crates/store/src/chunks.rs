@@ -7,7 +7,8 @@
 //! padded to the next power of two by repeating its last id (harmless in `IN`), and
 //! rows to insert go in chunks of [`INSERT_ROWS`] and then powers of two (each row once:
 //! an upsert that adds counts must not see a row twice). That bounds the shapes of a
-//! statement to about ten, which the connection's statement cache holds.
+//! statement to about ten, which the connection's statement cache holds. The one
+//! exception is the spool's append ([`keep_prepared`]).
 
 /// Ids per `IN (…)` list, at most; a power of two.
 pub(crate) const IN_LIST: usize = 512;
@@ -32,6 +33,13 @@ pub(crate) fn insert_chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
         rest = tail;
         Some(chunk)
     })
+}
+
+/// Whether a spool append of `rows` rows is kept prepared. A group commit is one
+/// statement (splitting it would cost round trips and, outside a transaction, commits),
+/// so its shapes are its sizes: those up to [`INSERT_ROWS`], the common ones, are kept.
+pub(crate) fn keep_prepared(rows: usize) -> bool {
+    rows <= INSERT_ROWS
 }
 
 /// A chunk of an `IN` list (at most [`IN_LIST`] long), then its last element again

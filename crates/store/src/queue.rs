@@ -238,9 +238,6 @@ impl Store {
                 q
             }};
         }
-        // Group commits vary in size one by one, so only small ones (most of them) are
-        // kept prepared: a statement per size up to a bound, not per size ever seen.
-        let keep = |chunk: &[NewQueued]| chunk.len() <= crate::chunks::INSERT_ROWS;
         let mut ids: Vec<QueueId> = Vec::with_capacity(items.len());
         match &self.backend {
             Backend::Sqlite { spool, .. } => {
@@ -249,8 +246,10 @@ impl Store {
                 for chunk in items.chunks(ENQUEUE_CHUNK) {
                     let mut q = insert!(chunk);
                     let done = match tx.as_mut() {
-                        Some(tx) => q.build().persistent(keep(chunk)).execute(&mut **tx).await?,
-                        None => q.build().persistent(keep(chunk)).execute(spool).await?,
+                        Some(tx) => {
+                            q.build().persistent(crate::chunks::keep_prepared(chunk.len())).execute(&mut **tx).await?
+                        }
+                        None => q.build().persistent(crate::chunks::keep_prepared(chunk.len())).execute(spool).await?,
                     };
                     // The spool has one writer, so the rows of one statement get
                     // consecutive ids ending at the last one inserted.
@@ -268,8 +267,11 @@ impl Store {
                     q.push(" RETURNING id");
                     // nextval is called per row in order, so sorted the ids line up
                     // with the items even when other sessions insert meanwhile.
-                    let mut chunk_ids: Vec<QueueId> =
-                        q.build_query_scalar().persistent(keep(chunk)).fetch_all(&mut *tx).await?;
+                    let mut chunk_ids: Vec<QueueId> = q
+                        .build_query_scalar()
+                        .persistent(crate::chunks::keep_prepared(chunk.len()))
+                        .fetch_all(&mut *tx)
+                        .await?;
                     chunk_ids.sort_unstable();
                     ids.extend(chunk_ids);
                 }
