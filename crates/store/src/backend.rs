@@ -77,6 +77,8 @@ pub struct Store {
     /// SQLite: the spool's smallest id as observed now and then, oldest first, for
     /// pruning digest receipts (see `queue`).
     pub(crate) spool_floors: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<(std::time::Instant, i64)>>>,
+    /// Projects' dictionaries read so far, for decompressing their events.
+    pub(crate) decoders: crate::dictionary::Decoders,
 }
 
 /// The spool's file beside the SQLite database: `data/faultline.db` →
@@ -196,7 +198,7 @@ impl Store {
                 Backend::Postgres(pool)
             }
         };
-        Ok(Store { backend, spool_floors: Default::default() })
+        Ok(Store { backend, spool_floors: Default::default(), decoders: Default::default() })
     }
 
     /// Which backend this store talks to.

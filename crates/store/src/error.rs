@@ -19,6 +19,9 @@ pub enum StoreError {
     /// Stored data could not be decoded.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// Data handed to the store cannot be stored (a dictionary zstd cannot read).
+    #[error("invalid: {0}")]
+    Invalid(String),
     /// Applying migrations failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

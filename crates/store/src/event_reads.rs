@@ -27,12 +27,13 @@ impl Store {
             "SELECT {EVENT_ROW_COLUMNS} FROM events WHERE issue_id = $1
              ORDER BY received_at DESC, id DESC LIMIT $2 OFFSET $3"
         );
-        let rows = read!(self, |pool| sqlx::query_as::<_, EventRow>(&sql)
+        let mut rows = read!(self, |pool| sqlx::query_as::<_, EventRow>(&sql)
             .bind(issue)
             .bind(limit)
             .bind(offset)
             .fetch_all(pool)
             .await)?;
+        self.attach_dictionaries(&mut rows).await?;
         Ok(rows)
     }
 
@@ -51,7 +52,8 @@ impl Store {
         let sql = format!(
             "SELECT {EVENT_ROW_COLUMNS} FROM events WHERE issue_id = $1 ORDER BY received_at {dir}, id {dir} LIMIT 1"
         );
-        let row = read!(self, |pool| sqlx::query_as::<_, EventRow>(&sql).bind(issue).fetch_optional(pool).await)?;
+        let mut row = read!(self, |pool| sqlx::query_as::<_, EventRow>(&sql).bind(issue).fetch_optional(pool).await)?;
+        self.attach_dictionaries(row.as_mut_slice()).await?;
         Ok(row)
     }
 
@@ -59,23 +61,25 @@ impl Store {
     pub async fn issue_event(&self, issue: IssueId, project: ProjectId, event_id: Uuid) -> Result<Option<EventRow>> {
         let sql =
             format!("SELECT {EVENT_ROW_COLUMNS} FROM events WHERE project_id = $1 AND event_id = $2 AND issue_id = $3");
-        let row = read!(self, |pool| sqlx::query_as::<_, EventRow>(&sql)
+        let mut row = read!(self, |pool| sqlx::query_as::<_, EventRow>(&sql)
             .bind(project)
             .bind(event_id)
             .bind(issue)
             .fetch_optional(pool)
             .await)?;
+        self.attach_dictionaries(row.as_mut_slice()).await?;
         Ok(row)
     }
 
     /// An event of a project by its event id.
     pub async fn project_event(&self, project: ProjectId, event_id: Uuid) -> Result<Option<EventRow>> {
         let sql = format!("SELECT {EVENT_ROW_COLUMNS} FROM events WHERE project_id = $1 AND event_id = $2");
-        let row = read!(self, |pool| sqlx::query_as::<_, EventRow>(&sql)
+        let mut row = read!(self, |pool| sqlx::query_as::<_, EventRow>(&sql)
             .bind(project)
             .bind(event_id)
             .fetch_optional(pool)
             .await)?;
+        self.attach_dictionaries(row.as_mut_slice()).await?;
         Ok(row)
     }
 
@@ -114,12 +118,13 @@ impl Store {
             "SELECT {EVENT_ROW_COLUMNS} FROM events WHERE project_id = $1
              ORDER BY received_at DESC, id DESC LIMIT $2 OFFSET $3"
         );
-        let rows = read!(self, |pool| sqlx::query_as::<_, EventRow>(&sql)
+        let mut rows = read!(self, |pool| sqlx::query_as::<_, EventRow>(&sql)
             .bind(project)
             .bind(limit)
             .bind(offset)
             .fetch_all(pool)
             .await)?;
+        self.attach_dictionaries(&mut rows).await?;
         Ok(rows)
     }
 

@@ -4,7 +4,8 @@ use faultline_config::DatabaseKind;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
-use crate::{decompress_payload, IssueId, ProjectId, Result, Store, StoreError, Timestamp};
+use crate::payload::decompress_with;
+use crate::{IssueId, PayloadDictionary, ProjectId, Result, Store, StoreError, Timestamp};
 
 /// An issue.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -69,12 +70,16 @@ pub struct StoredEvent {
     pub level: i16,
     /// zstd-compressed normalized event.
     pub payload: Vec<u8>,
+    /// The project dictionary the payload was compressed with, attached by the store
+    /// when it reads the event.
+    #[sqlx(skip)]
+    pub dictionary: Option<PayloadDictionary>,
 }
 
 impl StoredEvent {
     /// The normalized event JSON.
     pub fn json(&self) -> Result<serde_json::Value> {
-        let bytes = decompress_payload(&self.payload)?;
+        let bytes = decompress_with(&self.payload, self.dictionary.as_ref())?;
         serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(format!("event {}: {e}", self.event_id)))
     }
 }
@@ -106,19 +111,21 @@ impl Store {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE issue_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2"
         );
-        let events =
+        let mut events =
             read!(self, |pool| sqlx::query_as::<_, StoredEvent>(&sql).bind(issue).bind(limit).fetch_all(pool).await)?;
+        self.attach_dictionaries(&mut events).await?;
         Ok(events)
     }
 
     /// An event by project and id.
     pub async fn event(&self, project: ProjectId, event_id: Uuid) -> Result<Option<StoredEvent>> {
         let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE project_id = $1 AND event_id = $2");
-        let event = read!(self, |pool| sqlx::query_as::<_, StoredEvent>(&sql)
+        let mut event = read!(self, |pool| sqlx::query_as::<_, StoredEvent>(&sql)
             .bind(project)
             .bind(event_id)
             .fetch_optional(pool)
             .await)?;
+        self.attach_dictionaries(event.as_mut_slice()).await?;
         Ok(event)
     }
 

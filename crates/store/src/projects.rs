@@ -190,6 +190,8 @@ pub struct DigestSettings {
     pub scrub_data: bool,
     /// Grouping strategy name.
     pub grouping: String,
+    /// The project's newest event dictionary, to compress its events with.
+    pub dictionary_id: Option<i64>,
 }
 
 impl Store {
@@ -200,7 +202,8 @@ impl Store {
             let rows = read!(self, |pool| {
                 let mut q = sqlx::QueryBuilder::new(
                     "SELECT p.id AS project_id, (p.scrub_ip_addresses OR o.scrub_ip_addresses) AS scrub_ip,
-                            p.scrub_data, p.grouping
+                            p.scrub_data, p.grouping,
+                            (SELECT MAX(d.id) FROM event_dictionaries d WHERE d.project_id = p.id) AS dictionary_id
                      FROM projects p JOIN organizations o ON o.id = p.organization_id WHERE p.id IN (",
                 );
                 let mut list = q.separated(", ");

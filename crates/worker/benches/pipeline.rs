@@ -9,7 +9,7 @@ use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion};
 use faultline_processing::{EventContext, GroupingStrategy, ItemKind, Processor};
 use faultline_protocol::{decode_body, probe_event, ContentEncoding, Envelope};
-use faultline_store::{compress_json, compress_payload};
+use faultline_store::{compress_json, compress_payload, train_dictionary, EventDictionary};
 use rand::SeedableRng;
 
 #[global_allocator]
@@ -74,7 +74,7 @@ fn benches(c: &mut Criterion) {
             let body = decode_body(black_box(&gzipped), ContentEncoding::Gzip, 1 << 24).unwrap();
             let envelope = Envelope::parse(&body).unwrap();
             let p = processor.process_event(envelope.items[0].payload, ItemKind::Event, &ctx).unwrap();
-            compress_json(&p.event)
+            compress_json(&p.event, None)
         })
     });
     g.finish();
@@ -99,6 +99,31 @@ fn benches(c: &mut Criterion) {
     g.bench_function("parse", |b| b.iter(|| parse(black_box(&next.next().unwrap().1))));
     g.bench_function("process_event", |b| {
         b.iter(|| processor.process_event(black_box(&next.next().unwrap().1), ItemKind::Event, &ctx).unwrap())
+    });
+
+    // A project dictionary, trained as the digest trains one (on the project's first
+    // 128 events), compressing the project's later events.
+    let stored: Vec<serde_json::Value> =
+        varied.iter().map(|(_, p)| processor.process_event(p, ItemKind::Event, &ctx).unwrap().event).collect();
+    let samples: Vec<Vec<u8>> = stored[..128].iter().map(|e| serde_json::to_vec(e).unwrap()).collect();
+    let started = std::time::Instant::now();
+    let trained = train_dictionary(&samples).unwrap();
+    let dictionary = EventDictionary::new(1, &trained);
+    let later = &stored[128..];
+    let size =
+        |d: Option<&EventDictionary>| later.iter().map(|e| compress_json(e, d).len()).sum::<usize>() / later.len();
+    let json = later.iter().map(|e| serde_json::to_vec(e).unwrap().len()).sum::<usize>() / later.len();
+    eprintln!(
+        "dictionary of {} B trained in {:?}; later events: JSON {json} B, zstd {} B, with the dictionary {} B",
+        trained.len(),
+        started.elapsed(),
+        size(None),
+        size(Some(&dictionary))
+    );
+    let mut next = later.iter().cycle();
+    g.bench_function("compress_json", |b| b.iter(|| compress_json(black_box(next.next().unwrap()), None)));
+    g.bench_function("compress_json_dictionary", |b| {
+        b.iter(|| compress_json(black_box(next.next().unwrap()), Some(&dictionary)))
     });
     g.finish();
 }

@@ -284,6 +284,61 @@ pub async fn digest_batch_creates_issues_and_counts(store: &Store) {
     assert!(store.issue_hashes(a.id).await.unwrap().contains(&"zzz".to_string()));
 }
 
+pub async fn events_compressed_with_a_project_dictionary_read_back(store: &Store) {
+    let (project, q) = project_with_queue(store, 2).await;
+    let sample = |i: usize| {
+        serde_json::json!({
+            "message": format!("timeout after {i} ms talking to payments-{}", i % 5),
+            "exception": {"values": [{"type": "TimeoutError", "module": "app.payments.client", "stacktrace": {
+                "frames": [{"filename": "app/payments/client.py", "function": "charge", "lineno": 40 + i % 9}]}}]},
+            "contexts": {"runtime": {"name": "CPython", "version": "3.12.1"}, "os": {"name": "Linux"}},
+        })
+    };
+    let samples: Vec<Vec<u8>> = (0..300).map(|i| serde_json::to_vec(&sample(i)).unwrap()).collect();
+    let trained = faultline_store::train_dictionary(&samples).unwrap();
+    assert!(store.add_event_dictionary(project, b"not a dictionary").await.is_err());
+    let dictionary = store.add_event_dictionary(project, &trained).await.unwrap();
+    let settings = store.digest_settings(&[project]).await.unwrap();
+    assert_eq!(settings[0].dictionary_id, Some(dictionary.id()), "the digest learns of the new dictionary");
+    let bytes = store.event_dictionary(dictionary.id()).await.unwrap().unwrap();
+    assert_eq!(bytes.len(), trained.len());
+    assert_eq!(
+        u32::from_le_bytes(bytes[4..8].try_into().unwrap()),
+        faultline_store::FRAME_ID_BASE + dictionary.id() as u32
+    );
+
+    // One event from before the project had a dictionary, one compressed with it.
+    let mut old = event(q[0], project, "aaa", 1);
+    old.payload = faultline_store::compress_json(&sample(1000), None);
+    let mut new = event(q[1], project, "aaa", 2);
+    new.payload = faultline_store::compress_json(&sample(1001), Some(&dictionary));
+    assert!(new.payload.len() < old.payload.len(), "{} against {} B", new.payload.len(), old.payload.len());
+    store.write_batch(&DigestBatch { queue_ids: q, events: vec![old, new], ..DigestBatch::default() }).await.unwrap();
+
+    // Every way of reading events finds the dictionary its payload names.
+    let issue = store.project_issues(project, 1).await.unwrap()[0].id;
+    let events = store.issue_events(issue, 10).await.unwrap();
+    let mut messages: Vec<String> =
+        events.iter().map(|e| e.json().unwrap()["message"].as_str().unwrap().to_string()).collect();
+    messages.sort();
+    assert_eq!(
+        messages,
+        ["timeout after 1000 ms talking to payments-0", "timeout after 1001 ms talking to payments-1"]
+    );
+    let by_id = store.event(project, uuid::Uuid::from_u128(2)).await.unwrap().unwrap();
+    assert_eq!(by_id.json().unwrap(), sample(1001));
+    let page = store.issue_event_page(issue, 0, 10).await.unwrap();
+    assert!(page.iter().all(|r| r.event.json().is_ok()));
+    let row = store.project_event(project, uuid::Uuid::from_u128(2)).await.unwrap().unwrap();
+    assert_eq!(row.event.json().unwrap(), sample(1001));
+    let latest = store.issue_edge_event(issue, true).await.unwrap().unwrap();
+    assert!(latest.event.json().is_ok());
+    // Read without the store's help, the payload says what it lacks.
+    let mut bare = by_id.clone();
+    bare.dictionary = None;
+    assert!(bare.json().unwrap_err().to_string().contains("dictionary"));
+}
+
 async fn enqueue_more(store: &Store, project: Pid, n: usize) -> (Pid, Vec<QueueId>) {
     let items: Vec<NewQueued> = (0..n)
         .map(|_| NewQueued { project_id: project, received_at: Timestamp::now(), meta: "{}".into(), payload: vec![] })

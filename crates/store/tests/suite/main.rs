@@ -42,6 +42,7 @@ store_tests!(
     timestamps_round_trip,
     digest_batch_creates_issues_and_counts,
     digest_is_exactly_once,
+    events_compressed_with_a_project_dictionary_read_back,
     racing_batches_store_each_row_once,
     released_rows_are_stored_by_the_next_batch,
     batches_past_their_lease_leave_spooled_rows,

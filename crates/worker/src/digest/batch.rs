@@ -13,6 +13,8 @@ use faultline_store::{
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::dictionaries::ForBatch;
+
 /// Largest decoded queue payload (well above the ingest caps).
 const MAX_DECODED: usize = 512 * 1024 * 1024;
 
@@ -36,23 +38,29 @@ impl ItemStats {
     }
 }
 
+/// A processed event's JSON, kept to train its project's dictionary.
+pub(crate) type Sample = (ProjectId, Vec<u8>);
+
 /// Builds the batch for `rows` (all of them: unparseable rows are consumed and
-/// logged, never retried forever).
+/// logged, never retried forever), and the samples `compression` asks for.
 pub(crate) fn build(
     processor: &Processor,
     rows: &[Queued],
     settings: &HashMap<ProjectId, DigestSettings>,
-) -> (DigestBatch, ItemStats) {
+    compression: &ForBatch,
+) -> (DigestBatch, ItemStats, Vec<Sample>) {
     let mut batch = DigestBatch {
         queue_ids: rows.iter().map(|r| r.id).collect(),
         lease_until: rows.iter().filter_map(|r| r.locked_until).min(),
         ..DigestBatch::default()
     };
     let mut stats = ItemStats::default();
+    let mut samples = Vec::new();
     for row in rows {
-        stats.add(add_row(processor, row, settings.get(&row.project_id), &mut batch));
+        let settings = settings.get(&row.project_id);
+        stats.add(add_row(processor, row, settings, compression, &mut batch, &mut samples));
     }
-    (batch, stats)
+    (batch, stats, samples)
 }
 
 /// Merges `part` into `into` (for batches built in parallel).
@@ -87,7 +95,9 @@ fn add_row(
     processor: &Processor,
     row: &Queued,
     settings: Option<&DigestSettings>,
+    compression: &ForBatch,
     batch: &mut DigestBatch,
+    samples: &mut Vec<Sample>,
 ) -> ItemStats {
     let mut stats = ItemStats::default();
     let Some(settings) = settings else {
@@ -148,7 +158,10 @@ fn add_row(
                 let kind = if item.ty == ItemType::Security { ItemKind::Security } else { ItemKind::Event };
                 match processor.process_event(item.payload, kind, &ctx) {
                     Ok(p) => {
-                        let payload = compress_json(&p.event);
+                        let payload = compress_json(&p.event, compression.dictionaries.get(&project_id).map(|d| &**d));
+                        if compression.sample.contains(&project_id) {
+                            samples.extend(serde_json::to_vec(&p.event).ok().map(|json| (project_id, json)));
+                        }
                         batch.events.push(NewEvent {
                             queue_id: row.id,
                             project_id,
@@ -177,7 +190,8 @@ fn add_row(
             }
             ItemType::Transaction => match processor.process_transaction(item.payload, &ctx) {
                 Ok(t) => {
-                    let payload = compress_json(&t.event);
+                    // Transactions are shaped unlike the errors dictionaries learn from.
+                    let payload = compress_json(&t.event, None);
                     batch.transactions.push(NewTransaction {
                         queue_id: row.id,
                         project_id,

@@ -10,6 +10,7 @@
 //! It wakes when ingest in this process commits, and polls otherwise.
 
 mod batch;
+mod dictionaries;
 mod pool;
 
 use std::collections::{HashMap, VecDeque};
@@ -23,6 +24,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::WorkerContext;
+use dictionaries::{Dictionaries, ForBatch};
 use pool::Priority;
 
 /// Queue rows per batch, at most. Under light load batches are whatever arrived;
@@ -61,6 +63,7 @@ pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken) {
         DatabaseKind::Postgres => 2,
     };
     let mut writing: VecDeque<JoinHandle<()>> = VecDeque::new();
+    let mut dictionaries = Dictionaries::default();
     let mut round: u64 = 0;
     while !shutdown.is_cancelled() {
         round += 1;
@@ -108,7 +111,7 @@ pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken) {
         if !healthy.is_empty() {
             // A full batch means more is waiting: the digest is behind.
             let pool = if healthy.len() >= BATCH { &backlog } else { &spare };
-            let processed = process(&ctx, pool, &processor, healthy, cores).await;
+            let processed = process(&ctx, pool, &processor, &mut dictionaries, healthy, cores).await;
             while writing.len() >= max_writes {
                 finish(writing.pop_front()).await;
             }
@@ -116,7 +119,7 @@ pub(crate) async fn run(ctx: Arc<WorkerContext>, shutdown: CancellationToken) {
         }
         for row in suspects {
             // A retry is late already.
-            let processed = process(&ctx, &backlog, &processor, vec![row], 1).await;
+            let processed = process(&ctx, &backlog, &processor, &mut dictionaries, vec![row], 1).await;
             while let Some(w) = writing.pop_front() {
                 finish(Some(w)).await;
             }
@@ -165,6 +168,7 @@ async fn process(
     ctx: &WorkerContext,
     pool: &pool::Pool,
     processor: &Arc<Processor>,
+    dictionaries: &mut Dictionaries,
     rows: Vec<Queued>,
     parallel: usize,
 ) -> Processed {
@@ -182,7 +186,10 @@ async fn process(
             .into_iter()
             .map(|s| (s.project_id, s))
             .collect();
-        let (batch, stats) = process_parallel(pool, processor, rows, Arc::new(settings), parallel).await?;
+        let compression = Arc::new(dictionaries.for_batch(&ctx.store, &settings).await);
+        let (batch, stats, samples) =
+            process_parallel(pool, processor, rows, Arc::new(settings), compression, parallel).await?;
+        dictionaries.add_samples(&ctx.store, samples);
         Ok((batch, stats, started.elapsed()))
     }
     .await;
@@ -235,8 +242,9 @@ async fn process_parallel(
     processor: &Arc<Processor>,
     rows: Vec<Queued>,
     settings: Arc<HashMap<faultline_store::ProjectId, faultline_store::DigestSettings>>,
+    compression: Arc<ForBatch>,
     parallel: usize,
-) -> Result<(DigestBatch, batch::ItemStats), String> {
+) -> Result<(DigestBatch, batch::ItemStats, Vec<batch::Sample>), String> {
     let chunk = rows.len().div_ceil(parallel.max(1)).max(1);
     let mut rows = rows;
     let mut parts = Vec::new();
@@ -245,12 +253,15 @@ async fn process_parallel(
         let part = std::mem::replace(&mut rows, rest);
         let processor = processor.clone();
         let settings = settings.clone();
-        parts.push(pool.run(move || batch::build(&processor, &part, &settings)));
+        let compression = compression.clone();
+        parts.push(pool.run(move || batch::build(&processor, &part, &settings, &compression)));
     }
     let mut out = DigestBatch::default();
     let mut stats = batch::ItemStats::default();
+    let mut samples = Vec::new();
     for result in futures_util::future::join_all(parts).await {
-        let (part, s) = result?;
+        let (part, s, part_samples) = result?;
+        samples.extend(part_samples);
         batch::merge(&mut out, part);
         stats.events += s.events;
         stats.transactions += s.transactions;
@@ -258,5 +269,5 @@ async fn process_parallel(
         stats.dropped += s.dropped;
         stats.failed += s.failed;
     }
-    Ok((out, stats))
+    Ok((out, stats, samples))
 }

@@ -106,6 +106,30 @@ impl Pool {
     }
 }
 
+/// Runs `f` on a thread of its own at `priority`, for rare long jobs that should
+/// not hold up a pool's batches.
+pub(crate) async fn run_alone<T: Send + 'static>(
+    name: &str,
+    priority: Priority,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    let (done, result) = oneshot::channel();
+    std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || {
+            if let Err(e) = priority.apply() {
+                tracing::debug!(error = ?e, ?priority, "cannot lower a thread's priority");
+            }
+            let _ = done.send(catch_unwind(AssertUnwindSafe(f)));
+        })
+        .map_err(|e| format!("cannot start a thread: {e}"))?;
+    match result.await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(_)) => Err(format!("{name} panicked")),
+        Err(_) => Err(format!("{name} stopped")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +141,9 @@ mod tests {
         let err = pool.run(|| -> u8 { panic!("bad event") }).await.unwrap_err();
         assert!(err.contains("bad event"), "{err}");
         assert_eq!(pool.run(|| "still serving").await, Ok("still serving"), "a panic does not kill the pool");
+        assert_eq!(run_alone("job", Priority::Low, || 6 * 7).await, Ok(42));
+        let err = run_alone("job", Priority::Low, || -> u8 { panic!("no") }).await.unwrap_err();
+        assert!(err.contains("panicked"), "{err}");
     }
 
     /// The calling thread's scheduling policy (0 other, 5 idle) and nice value, as the
