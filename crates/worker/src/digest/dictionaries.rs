@@ -6,7 +6,8 @@
 //! a dictionary is trained on its own thread, stored, and used from the next batch on
 //! (the project's settings name it). Samples of all projects together stay under
 //! [`BUDGET`]; when it is full, the project that has gone longest without an event
-//! gives up its samples.
+//! gives up its samples. Worker processes sample and train each on their own; the
+//! newest dictionary of a project is used, and every one stays readable.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
