@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use zstd::dict::{DecoderDictionary, EncoderDictionary};
 
-use crate::payload::frame_dictionary;
+use crate::payload::{frame_dictionary, LEVEL};
 use crate::{ProjectId, Result, Store, StoreError, StoredEvent, Timestamp};
 
 /// Frame dictionary ids are this plus the dictionary's row id. zstd's format reserves
@@ -24,14 +24,10 @@ pub const FRAME_ID_BASE: u32 = 1 << 15;
 
 /// Largest dictionary trained: zstd's own default size, about what the text events
 /// of a project share.
-pub const DICTIONARY_SIZE: usize = 16 * 1024;
+const DICTIONARY_SIZE: usize = 16 * 1024;
 
 /// Decoder dictionaries a store keeps at most; past that it starts over.
 const KEEP_DECODERS: usize = 256;
-
-/// The zstd level stored events are compressed at with a dictionary (the same as
-/// without one, `payload::LEVEL`).
-const LEVEL: i32 = 1;
 
 /// A project's dictionary, ready to compress with.
 pub struct EventDictionary {
@@ -115,16 +111,15 @@ fn frame_id(row: i64) -> Result<u32> {
 
 impl Store {
     /// Stores a dictionary trained for `project` (from [`train_dictionary`]) and
-    /// returns it ready to compress with; the project's events compressed from now on
-    /// use it.
-    pub async fn add_event_dictionary(&self, project: ProjectId, trained: &[u8]) -> Result<EventDictionary> {
+    /// returns its id; the project's events digested from now on use it.
+    pub async fn add_event_dictionary(&self, project: ProjectId, trained: &[u8]) -> Result<i64> {
         if zstd::zstd_safe::get_dict_id_from_dict(trained).is_none() {
             return Err(StoreError::Invalid("not a zstd dictionary".into()));
         }
         let now = Timestamp::now();
         // The row's id is known only once inserted; the frame id derived from it is
         // written into the bytes in the same transaction.
-        let (id, bytes) = transaction!(self, |tx| {
+        let id = transaction!(self, |tx| {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO event_dictionaries (project_id, dictionary, created_at) VALUES ($1, $2, $3) RETURNING id",
             )
@@ -140,9 +135,9 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            (id, bytes)
+            id
         });
-        Ok(EventDictionary::new(id, &bytes))
+        Ok(id)
     }
 
     /// A stored dictionary's bytes, by row id.

@@ -63,7 +63,7 @@ pub use crons::{
     CheckInPage, CronCheckIn, CronEnvState, CronMonitor, CronMonitorEnv, CronStep, CronTransition, HistoryWrite,
     NewCronMonitor, NewCronTransition, PendingCheckIn,
 };
-pub use dictionary::{train_dictionary, EventDictionary, PayloadDictionary, DICTIONARY_SIZE, FRAME_ID_BASE};
+pub use dictionary::{train_dictionary, EventDictionary, PayloadDictionary, FRAME_ID_BASE};
 pub use digest::{
     BatchOutcome, DigestBatch, NewAttachment, NewCheckIn, NewEvent, NewTransaction, NewUserReport, SessionCounts,
 };

@@ -7,7 +7,7 @@ use crate::StoreError;
 /// zstd level: 1 compresses the load generator's 15.6 KB stored event to 2.4 KB in
 /// about 15 µs; zstd's default, 3, saves under 1 % more and takes a third longer; -1
 /// takes a quarter less but is a quarter larger (docs/benchmarks.md).
-const LEVEL: i32 = 1;
+pub(crate) const LEVEL: i32 = 1;
 
 /// A thread keeps buffers this large at most between payloads.
 const KEEP_BUFFER: usize = 1024 * 1024;

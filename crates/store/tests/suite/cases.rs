@@ -297,10 +297,12 @@ pub async fn events_compressed_with_a_project_dictionary_read_back(store: &Store
     let samples: Vec<Vec<u8>> = (0..300).map(|i| serde_json::to_vec(&sample(i)).unwrap()).collect();
     let trained = faultline_store::train_dictionary(&samples).unwrap();
     assert!(store.add_event_dictionary(project, b"not a dictionary").await.is_err());
-    let dictionary = store.add_event_dictionary(project, &trained).await.unwrap();
+    let id = store.add_event_dictionary(project, &trained).await.unwrap();
     let settings = store.digest_settings(&[project]).await.unwrap();
-    assert_eq!(settings[0].dictionary_id, Some(dictionary.id()), "the digest learns of the new dictionary");
-    let bytes = store.event_dictionary(dictionary.id()).await.unwrap().unwrap();
+    assert_eq!(settings[0].dictionary_id, Some(id), "the digest learns of the new dictionary");
+    let bytes = store.event_dictionary(id).await.unwrap().unwrap();
+    // As the digest prepares it.
+    let dictionary = faultline_store::EventDictionary::new(id, &bytes);
     assert_eq!(bytes.len(), trained.len());
     assert_eq!(
         u32::from_le_bytes(bytes[4..8].try_into().unwrap()),

@@ -156,9 +156,9 @@ impl Dictionaries {
                 Err(e) => Err(e),
             };
             match stored {
-                Ok(d) => tracing::info!(
+                Ok(id) => tracing::info!(
                     project = %project,
-                    dictionary = d.id(),
+                    dictionary = id,
                     samples = count,
                     sample_bytes = bytes,
                     ms = started.elapsed().as_millis() as u64,

@@ -93,17 +93,19 @@ impl Pool {
         self.jobs.send(job).map_err(|_| "the digest threads are gone".to_string())?;
         match result.await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(panic)) => {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a panic".into());
-                Err(format!("event processing panicked: {message}"))
-            }
+            Ok(Err(panic)) => Err(format!("event processing panicked: {}", panic_message(&*panic))),
             Err(_) => Err("a digest thread stopped".into()),
         }
     }
+}
+
+/// What a caught panic said.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
 }
 
 /// Runs `f` on a thread of its own at `priority`, for rare long jobs that should
@@ -125,7 +127,7 @@ pub(crate) async fn run_alone<T: Send + 'static>(
         .map_err(|e| format!("cannot start a thread: {e}"))?;
     match result.await {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(_)) => Err(format!("{name} panicked")),
+        Ok(Err(panic)) => Err(format!("{name} panicked: {}", panic_message(&*panic))),
         Err(_) => Err(format!("{name} stopped")),
     }
 }
@@ -143,7 +145,7 @@ mod tests {
         assert_eq!(pool.run(|| "still serving").await, Ok("still serving"), "a panic does not kill the pool");
         assert_eq!(run_alone("job", Priority::Low, || 6 * 7).await, Ok(42));
         let err = run_alone("job", Priority::Low, || -> u8 { panic!("no") }).await.unwrap_err();
-        assert!(err.contains("panicked"), "{err}");
+        assert!(err.contains("panicked") && err.ends_with("no"), "{err}");
     }
 
     /// The calling thread's scheduling policy (0 other, 5 idle) and nice value, as the
