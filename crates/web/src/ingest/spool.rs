@@ -2,9 +2,10 @@
 //! queue in one transaction, then answers each of them.
 //!
 //! While a commit is in flight new requests gather in the channel and go into the
-//! next one, so the batch size adapts to the load with no added delay: one request
-//! alone is committed at once; under load, hundreds share one fsync. The channel is
-//! bounded; when it is full, requests are refused with 503 rather than buffered.
+//! next one, so the batch size adapts to the load: one request alone is committed at
+//! once; under load a commit also waits a moment for more ([`GATHER`]), and hundreds
+//! can share one fsync. The channel is bounded; when it is full, requests are refused
+//! with 503 rather than buffered.
 //!
 //! When this process also digests, committed payloads are handed to the digest in
 //! memory, decoded ([`Handoff`]), as long as it has room.
@@ -23,6 +24,13 @@ const CAPACITY: usize = 4096;
 const MAX_BATCH: usize = 1024;
 /// Payload bytes per commit, at most.
 const MAX_BATCH_BYTES: usize = 32 * 1024 * 1024;
+/// Under load (the previous commit held at least [`BUSY`] payloads), a commit waits
+/// once for [`GATHER`] (about a millisecond: tokio's timer ticks in milliseconds) for
+/// company before it starts, so each fsync and each rewrite of the queue's pages
+/// serves more payloads: a sixth less CPU in SQLite per event under full load. Light
+/// load never waits.
+const BUSY: usize = 4;
+const GATHER: std::time::Duration = std::time::Duration::from_micros(500);
 
 type Done = oneshot::Sender<Result<(), String>>;
 
@@ -99,11 +107,13 @@ async fn run(store: Store, mut rx: mpsc::Receiver<(Spooled, Done)>, handoff: Opt
     let mut rows: Vec<NewQueued> = Vec::with_capacity(MAX_BATCH);
     let mut plains: Vec<Plain> = Vec::with_capacity(MAX_BATCH);
     let mut dones = Vec::with_capacity(MAX_BATCH);
+    let mut last = 0;
     while let Some((item, done)) = rx.recv().await {
         let mut bytes = item.row.payload.len();
         rows.push(item.row);
         plains.push(item.plain);
         dones.push(done);
+        let mut waited = last < BUSY;
         while rows.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
             match rx.try_recv() {
                 Ok((item, done)) => {
@@ -112,9 +122,14 @@ async fn run(store: Store, mut rx: mpsc::Receiver<(Spooled, Done)>, handoff: Opt
                     plains.push(item.plain);
                     dones.push(done);
                 }
+                Err(_) if !waited => {
+                    waited = true;
+                    tokio::time::sleep(GATHER).await;
+                }
                 Err(_) => break,
             }
         }
+        last = rows.len();
         let plain_bytes: usize =
             rows.iter().zip(&plains).map(|(r, p)| p.as_ref().map_or(r.payload.len(), |(b, _)| b.len())).sum();
         let hand = handoff.as_ref().filter(|h| h.reserve(rows.len(), plain_bytes));
