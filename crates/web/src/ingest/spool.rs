@@ -27,8 +27,8 @@ const MAX_BATCH_BYTES: usize = 32 * 1024 * 1024;
 /// Under load (the previous commit held at least [`BUSY`] payloads), a commit waits
 /// once for [`GATHER`] (about a millisecond: tokio's timer ticks in milliseconds) for
 /// company before it starts, so each fsync and each rewrite of the queue's pages
-/// serves more payloads: a sixth less CPU in SQLite per event under full load. Light
-/// load never waits.
+/// serves more payloads: about a fifth less CPU in SQLite per event under full load
+/// (docs/benchmarks.md). Light load never waits.
 const BUSY: usize = 4;
 const GATHER: std::time::Duration = std::time::Duration::from_micros(500);
 
