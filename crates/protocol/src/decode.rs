@@ -114,7 +114,10 @@ pub fn decode_into<W: Write>(
         ContentEncoding::Identity => copy_capped(body, encoding, limit, out),
         // The `bufread` decoders read the slice in place; the `read` ones would copy it
         // through a buffer of their own (32 KiB, allocated and zeroed per body).
-        ContentEncoding::Gzip => copy_capped(flate2::bufread::MultiGzDecoder::new(body), encoding, limit, out),
+        ContentEncoding::Gzip => match gzip_whole(body, limit, out) {
+            Some(result) => result,
+            None => copy_capped(flate2::bufread::MultiGzDecoder::new(body), encoding, limit, out),
+        },
         ContentEncoding::Deflate => {
             // zlib-wrapped is the standard; some clients send raw deflate. A zlib stream
             // announces itself in its first two bytes, so the choice needs no retry.
@@ -149,6 +152,51 @@ pub fn decoded_size_hint(body: &[u8], encoding: ContentEncoding, limit: usize) -
     guess.min(limit)
 }
 
+/// Largest output [`gzip_whole`] decodes: it holds the output whole, outside the
+/// sink's accounting, so only event-sized bodies take it.
+const WHOLE_MAX: usize = 64 * 1024;
+
+thread_local! {
+    /// libdeflate's decompressor and the output buffer, reused from body to body.
+    static INFLATE: std::cell::RefCell<Option<(libdeflater::Decompressor, Vec<u8>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Decodes a gzip body of one member in one call to libdeflate, into a buffer of the
+/// size its trailer claims: half the instructions of streaming it through zlib-rs
+/// (docs/benchmarks.md). `None` when that does not apply: a claim above the limit,
+/// above [`WHOLE_MAX`] or above 32 times the compressed size, or a body that does not
+/// decode to exactly what its last 8 bytes (CRC-32 and size) describe, such as
+/// several members or trailing bytes. The streaming decoder then decides, with its own
+/// caps and errors. (Several members whose first has the last one's CRC and size would
+/// pass for one; no SDK sends several.)
+fn gzip_whole<W: Write>(body: &[u8], limit: usize, out: &mut W) -> Option<Result<usize, DecodeError>> {
+    let [.., c0, c1, c2, c3, s0, s1, s2, s3] = *body else { return None };
+    if body.len() < 18 {
+        return None;
+    }
+    let claimed = u32::from_le_bytes([s0, s1, s2, s3]) as usize;
+    if claimed > limit.min(WHOLE_MAX).min(body.len().saturating_mul(32)) {
+        return None;
+    }
+    INFLATE.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        let (decompressor, buf) = cell.get_or_insert_with(|| (libdeflater::Decompressor::new(), Vec::new()));
+        if buf.len() < claimed {
+            buf.resize(claimed, 0);
+        }
+        let n = decompressor.gzip_decompress(body, &mut buf[..claimed]).ok()?;
+        let decoded = &buf[..n];
+        // libdeflate checked the first member against that member's trailer; this checks
+        // that the trailer is the body's last one.
+        if n != claimed || libdeflater::crc32(decoded) != u32::from_le_bytes([c0, c1, c2, c3]) {
+            return None;
+        }
+        let written = write_out(out, decoded, ContentEncoding::Gzip).map(|()| n);
+        Some(written)
+    })
+}
+
 /// RFC 1950: CMF (method 8, window ≤ 32 KiB) and FLG make a multiple of 31.
 fn looks_like_zlib(body: &[u8]) -> bool {
     match body {
@@ -178,15 +226,19 @@ fn copy_capped<W: Write>(
         if total > limit {
             return Err(DecodeError::TooLarge { limit });
         }
-        out.write_all(&buf[..n]).map_err(|e| {
-            if e.get_ref().is_some_and(|inner| inner.is::<SinkFull>()) {
-                DecodeError::SinkFull
-            } else {
-                DecodeError::Corrupt { encoding: encoding.name(), message: e.to_string() }
-            }
-        })?;
+        write_out(out, &buf[..n], encoding)?;
     }
     Ok(total)
+}
+
+fn write_out<W: Write>(out: &mut W, data: &[u8], encoding: ContentEncoding) -> Result<(), DecodeError> {
+    out.write_all(data).map_err(|e| {
+        if e.get_ref().is_some_and(|inner| inner.is::<SinkFull>()) {
+            DecodeError::SinkFull
+        } else {
+            DecodeError::Corrupt { encoding: encoding.name(), message: e.to_string() }
+        }
+    })
 }
 
 fn read_capped(reader: impl Read, encoding: ContentEncoding, limit: usize) -> Result<Vec<u8>, DecodeError> {
@@ -268,6 +320,41 @@ mod tests {
         assert_eq!(&*decode_body(&br, ContentEncoding::Brotli, 1 << 20).unwrap(), &data[..]);
         let zst = zstd::bulk::compress(&data, 3).unwrap();
         assert_eq!(&*decode_body(&zst, ContentEncoding::Zstd, 1 << 20).unwrap(), &data[..]);
+    }
+
+    #[test]
+    fn gzip_members_and_trailers() {
+        let a = b"{\"message\":\"first\"}".repeat(20);
+        let b = b"{\"message\":\"other\"}".repeat(20);
+        assert_eq!(a.len(), b.len(), "members of one size, so only the CRC tells them apart");
+        let two = [gzip(&a), gzip(&b)].concat();
+        assert_eq!(
+            &*decode_body(&two, ContentEncoding::Gzip, 1 << 20).unwrap(),
+            [&a[..], &b[..]].concat(),
+            "both members"
+        );
+        let mut trailing = gzip(&a);
+        trailing.extend_from_slice(b"garbage!");
+        assert!(decode_body(&trailing, ContentEncoding::Gzip, 1 << 20).is_err(), "trailing bytes are not ignored");
+        let mut forged = gzip(&a);
+        let n = forged.len();
+        forged[n - 4..].copy_from_slice(&((a.len() - 100) as u32).to_le_bytes());
+        assert!(
+            matches!(decode_body(&forged, ContentEncoding::Gzip, 1 << 20), Err(DecodeError::Corrupt { .. })),
+            "a size that is not the data's is corrupt, not a truncation"
+        );
+        // Which of them libdeflate decodes whole, and which go to the streaming decoder.
+        let mut sink = Vec::new();
+        assert_eq!(gzip_whole(&gzip(&a), 1 << 20, &mut sink), Some(Ok(a.len())));
+        assert_eq!(sink, a);
+        for (body, what) in [(&two, "two members"), (&trailing, "trailing bytes"), (&forged, "a forged size")] {
+            assert_eq!(gzip_whole(body, 1 << 20, &mut Vec::new()), None, "{what}");
+        }
+        assert_eq!(gzip_whole(&gzip(&a), a.len() - 1, &mut Vec::new()), None, "over the limit");
+        let big = b"{\"breadcrumb\":\"again\"}".repeat(5000);
+        assert!(big.len() > WHOLE_MAX);
+        assert_eq!(&*decode_body(&gzip(&big), ContentEncoding::Gzip, 1 << 20).unwrap(), &big[..], "streamed");
+        assert_eq!(&*decode_body(&gzip(b""), ContentEncoding::Gzip, 1 << 20).unwrap(), b"", "empty");
     }
 
     #[test]
