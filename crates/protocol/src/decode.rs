@@ -358,6 +358,32 @@ mod tests {
     }
 
     #[test]
+    fn whole_and_streamed_gzip_agree_on_corruptions() {
+        let data = br#"{"event_id":"0123456789abcdef0123456789abcdef","message":"hello","extra":{"n":1}}"#.repeat(3);
+        let good = gzip(&data);
+        let streamed = |body: &[u8]| {
+            let mut out = Vec::new();
+            copy_capped(flate2::bufread::MultiGzDecoder::new(body), ContentEncoding::Gzip, 1 << 20, &mut out)
+                .map(|_| out)
+        };
+        let mut taken = 0;
+        for at in 0..good.len() {
+            for flip in [0x01u8, 0x80, 0xff] {
+                let mut body = good.clone();
+                body[at] ^= flip;
+                let mut whole = Vec::new();
+                if let Some(result) = gzip_whole(&body, 1 << 20, &mut whole) {
+                    taken += 1;
+                    result.unwrap();
+                    assert_eq!(streamed(&body).ok(), Some(whole), "byte {at} ^ {flip:#x}");
+                }
+            }
+        }
+        // Flips in the header's flags-free parts (mtime, XFL, OS) still decode whole.
+        assert!(taken > 0);
+    }
+
+    #[test]
     fn a_bomb_stops_at_the_cap() {
         let bomb = gzip(&vec![0u8; 50 * 1024 * 1024]);
         assert!(bomb.len() < 100 * 1024, "compresses to {} bytes", bomb.len());
