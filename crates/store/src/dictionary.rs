@@ -236,6 +236,15 @@ mod tests {
         assert!(decompress_with(&packed, Some(&other)).is_err());
         // Payloads without a dictionary read as before, dictionary or not.
         assert!(decompress_with(&plain, Some(&decoder)).is_ok());
+        // The thread's context forgot the dictionary: the next payload, compressed
+        // without one, is the same as before and needs none.
+        let after = compress_json(&event, None);
+        assert_eq!(after, plain);
+        assert_eq!(frame_dictionary(&after), None);
+        // And a dictionary prepared anew after the first is gone works as the first did.
+        drop(encoder);
+        let again = compress_json(&event, Some(&EventDictionary::new(7, &trained)));
+        assert_eq!(again, packed);
     }
 
     #[test]

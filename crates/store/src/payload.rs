@@ -34,15 +34,23 @@ const MAX_DECOMPRESSED: usize = 256 * 1024 * 1024;
 fn with_packer<R>(f: impl FnOnce(&mut Packer) -> R) -> R {
     PACKER.with(|cell| {
         let mut cell = cell.borrow_mut();
-        let packer = cell.get_or_insert_with(|| Packer {
-            // Creating a context fails only when allocation fails.
-            compressor: zstd::bulk::Compressor::new(LEVEL)
-                .unwrap_or_else(|e| unreachable!("cannot create a zstd context: {e}")),
-            out: Vec::new(),
-            json: Vec::new(),
-        });
+        let packer =
+            cell.get_or_insert_with(|| Packer { compressor: new_compressor(), out: Vec::new(), json: Vec::new() });
         f(packer)
     })
+}
+
+fn new_compressor() -> zstd::bulk::Compressor<'static> {
+    // Creating a context fails only when allocation fails.
+    let mut compressor =
+        zstd::bulk::Compressor::new(LEVEL).unwrap_or_else(|e| unreachable!("cannot create a zstd context: {e}"));
+    // With a project's dictionary, use its prepared tables in place: for inputs above
+    // 8 KB at level 1 zstd would otherwise copy them into the context for every frame
+    // (the load generator's event: 6.3 against 7.9 µs; docs/benchmarks.md). The
+    // parameter does nothing without a dictionary.
+    let attach = zstd::zstd_safe::CParameter::ForceAttachDict(zstd::zstd_safe::DictAttachPref::ForceAttach);
+    compressor.set_parameter(attach).unwrap_or_else(|e| unreachable!("zstd refused a valid parameter: {e}"));
+    compressor
 }
 
 /// Compresses `data` into `out` and returns it at its exact size: compressing straight
@@ -59,10 +67,16 @@ fn pack(
     // Into a buffer of zstd's bound, compression cannot run out of room.
     let packed = match dictionary {
         // The dictionary's level applies, and the frame names the dictionary.
-        Some(d) => compressor
-            .context_mut()
-            .compress_using_cdict(out, data, d.cdict())
-            .map_err(|code| std::io::Error::other(zstd::zstd_safe::get_error_name(code).to_string())),
+        Some(d) => {
+            let context = compressor.context_mut();
+            let packed = context.ref_cdict(d.cdict()).and_then(|_| context.compress2(out, data));
+            // The context only points at the dictionary, which the caller may drop once
+            // this returns: forget it, so the next payload cannot use it by mistake.
+            let forgot = context.load_dictionary(&[]);
+            packed
+                .and_then(|n| forgot.map(|_| n))
+                .map_err(|code| std::io::Error::other(zstd::zstd_safe::get_error_name(code).to_string()))
+        }
         None => compressor.compress_to_buffer(data, out),
     };
     packed.unwrap_or_else(|e| unreachable!("in-memory zstd compression failed: {e}"));
