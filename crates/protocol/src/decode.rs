@@ -142,14 +142,34 @@ pub fn decode_into<W: Write>(
 /// allocation and caps nothing, and it is bounded by the limit and by 32 times the
 /// compressed size (JSON rarely compresses better), so a tiny body cannot claim much.
 pub fn decoded_size_hint(body: &[u8], encoding: ContentEncoding, limit: usize) -> usize {
-    let guess = match (encoding, body) {
+    let guess = match (encoding, gzip_trailer(body)) {
         (ContentEncoding::Identity, _) => body.len(),
-        (ContentEncoding::Gzip, [.., a, b, c, d]) if body.len() >= 18 => {
-            (u32::from_le_bytes([*a, *b, *c, *d]) as usize).min(body.len().saturating_mul(32))
-        }
+        (ContentEncoding::Gzip, Some(trailer)) => trailer.size.min(most_inflated(body)),
         _ => body.len().saturating_mul(4),
     };
     guess.min(limit)
+}
+
+/// The most a compressed body is believed to inflate to: 32 times its size (JSON rarely
+/// compresses better).
+fn most_inflated(body: &[u8]) -> usize {
+    body.len().saturating_mul(32)
+}
+
+/// The last 8 bytes of a gzip body (RFC 1952): the last member's CRC-32 and its size
+/// modulo 2^32, as the client claims them.
+struct GzipTrailer {
+    crc: u32,
+    size: usize,
+}
+
+/// `None` when the body is too short to be gzip (a header of 10 bytes and the trailer).
+fn gzip_trailer(body: &[u8]) -> Option<GzipTrailer> {
+    let [.., c0, c1, c2, c3, s0, s1, s2, s3] = *body else { return None };
+    (body.len() >= 18).then(|| GzipTrailer {
+        crc: u32::from_le_bytes([c0, c1, c2, c3]),
+        size: u32::from_le_bytes([s0, s1, s2, s3]) as usize,
+    })
 }
 
 /// Largest output [`gzip_whole`] decodes: it holds the output whole, outside the
@@ -171,12 +191,9 @@ thread_local! {
 /// caps and errors. (Several members whose first has the last one's CRC and size would
 /// pass for one; no SDK sends several.)
 fn gzip_whole<W: Write>(body: &[u8], limit: usize, out: &mut W) -> Option<Result<usize, DecodeError>> {
-    let [.., c0, c1, c2, c3, s0, s1, s2, s3] = *body else { return None };
-    if body.len() < 18 {
-        return None;
-    }
-    let claimed = u32::from_le_bytes([s0, s1, s2, s3]) as usize;
-    if claimed > limit.min(WHOLE_MAX).min(body.len().saturating_mul(32)) {
+    let trailer = gzip_trailer(body)?;
+    let claimed = trailer.size;
+    if claimed > limit.min(WHOLE_MAX).min(most_inflated(body)) {
         return None;
     }
     INFLATE.with(|cell| {
@@ -189,7 +206,7 @@ fn gzip_whole<W: Write>(body: &[u8], limit: usize, out: &mut W) -> Option<Result
         let decoded = &buf[..n];
         // libdeflate checked the first member against that member's trailer; this checks
         // that the trailer is the body's last one.
-        if n != claimed || libdeflater::crc32(decoded) != u32::from_le_bytes([c0, c1, c2, c3]) {
+        if n != claimed || libdeflater::crc32(decoded) != trailer.crc {
             return None;
         }
         let written = write_out(out, decoded, ContentEncoding::Gzip).map(|()| n);
